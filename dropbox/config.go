@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the drop box's table, [params.dropbox] of config.toml, with its defaults.
+type Config struct {
+	Recipients  []string `toml:"recipients"`   // staff public key files
+	Spool       string   `toml:"spool"`        // folder of accepted submissions
+	BodyLimit   int64    `toml:"body_limit"`   // bytes
+	SpoolQuota  int64    `toml:"spool_quota"`  // bytes; 0 for none
+	MaxUploads  int      `toml:"max_uploads"`  // uploads read at once
+	Listen      string   `toml:"listen"`       // host:port
+	BodyTimeout Duration `toml:"body_timeout"` // time to receive one upload
+}
+
+// Duration reads "20m" and the like from TOML.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+func defaults() Config {
+	return Config{
+		Spool:      "spool",
+		BodyLimit:  32 << 20,
+		SpoolQuota: 10 << 30,
+		MaxUploads: 64,
+		Listen:     "127.0.0.1:8080",
+		// 32 MiB over Tor at 32 KiB/s takes 17 minutes.
+		BodyTimeout: Duration{20 * time.Minute},
+	}
+}
+
+// loadConfig reads [params.dropbox] from the Hugo configuration at path and makes its paths
+// relative to the folder the file is in, as the site's build reads them.
+func loadConfig(path string) (Config, error) {
+	cfg := defaults()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	var file struct {
+		Params struct {
+			Dropbox *Config `toml:"dropbox"`
+		} `toml:"params"`
+	}
+	file.Params.Dropbox = &cfg
+	if err := toml.Unmarshal(raw, &file); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	base := filepath.Dir(path)
+	for i, r := range cfg.Recipients {
+		cfg.Recipients[i] = relativeTo(base, r)
+	}
+	cfg.Spool = relativeTo(base, cfg.Spool)
+	return cfg, cfg.check()
+}
+
+func relativeTo(base, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+func (c Config) check() error {
+	switch {
+	case c.BodyLimit < 1<<20:
+		return fmt.Errorf("body_limit is %d bytes; at least 1 MiB (1048576) is needed", c.BodyLimit)
+	case c.MaxUploads < 1:
+		return fmt.Errorf("max_uploads is %d; at least 1", c.MaxUploads)
+	case c.BodyTimeout.Duration < time.Second:
+		return fmt.Errorf("body_timeout is %s; give a duration such as \"20m\"", c.BodyTimeout.Duration)
+	case c.Spool == "":
+		return fmt.Errorf("spool is empty; name a folder")
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+// Package spool keeps accepted submissions on disk until staff collect them: one file per
+// submission, named by a random id, written so that a file is either complete and synced or not
+// there at all. The drop box writes it; keytool reads a copy of it.
+package spool
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"sync"
+	"syscall"
+)
+
+// Ext is the extension of a stored submission: a binary OpenPGP message.
+const Ext = ".pgp"
+
+// incoming holds files being received; nothing in it is a submission.
+const incoming = ".incoming"
+
+var nameRE = regexp.MustCompile(`^[0-9a-f]{32}\.pgp$`)
+
+var (
+	// ErrDiskFull means the file system has no room: nothing was kept.
+	ErrDiskFull = errors.New("the spool's disk is full")
+	// ErrOverQuota means the spool holds its configured quota: staff must collect submissions.
+	ErrOverQuota = errors.New("the spool is over its quota")
+)
+
+// Spool is a folder of submissions.
+type Spool struct {
+	dir   string
+	quota int64 // bytes; 0 for none
+
+	mu   sync.Mutex
+	used int64
+}
+
+// Open prepares dir (mode 0700), removes what a crash left half-received, and counts what is there.
+func Open(dir string, quota int64) (*Spool, error) {
+	if err := os.MkdirAll(filepath.Join(dir, incoming), 0o700); err != nil {
+		return nil, fmt.Errorf("preparing the spool: %w", err)
+	}
+	leftovers, err := os.ReadDir(filepath.Join(dir, incoming))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range leftovers {
+		// Never acknowledged, so never promised: a crash mid-upload leaves these behind.
+		os.Remove(filepath.Join(dir, incoming, e.Name()))
+	}
+	s := &Spool{dir: dir, quota: quota}
+	if s.used, err = s.size(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dir is the spool's folder.
+func (s *Spool) Dir() string { return s.dir }
+
+func (s *Spool) size() (int64, error) {
+	entries, err := List(s.dir)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, e := range entries {
+		n += e.Size
+	}
+	return n, nil
+}
+
+// Store writes a submission durably. It copies r into a new file while check reads the same
+// bytes; if check fails, or r fails, nothing is kept. The id is returned only once the file and
+// its name are on disk.
+func (s *Spool) Store(r io.Reader, check func(io.Reader) error) (id string, err error) {
+	if err := s.checkQuota(); err != nil {
+		return "", err
+	}
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	id = hex.EncodeToString(raw[:])
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, incoming), "*")
+	if err != nil {
+		return "", diskError(err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	counter := &countingWriter{w: tmp}
+	if err = check(io.TeeReader(r, counter)); err != nil {
+		return "", diskError(err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return "", diskError(err)
+	}
+	if err = tmp.Close(); err != nil {
+		return "", diskError(err)
+	}
+	if err = os.Rename(tmp.Name(), filepath.Join(s.dir, id+Ext)); err != nil {
+		return "", diskError(err)
+	}
+	if err = syncDir(s.dir); err != nil {
+		return "", diskError(err)
+	}
+	s.mu.Lock()
+	s.used += counter.n
+	s.mu.Unlock()
+	return id, nil
+}
+
+func (s *Spool) checkQuota() error {
+	if s.quota <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.used < s.quota {
+		return nil
+	}
+	// Staff may have collected submissions since: count again before refusing.
+	used, err := s.size()
+	if err != nil {
+		return err
+	}
+	s.used = used
+	if s.used >= s.quota {
+		return ErrOverQuota
+	}
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func diskError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Entry is one stored submission.
+type Entry struct {
+	ID   string
+	Path string
+	Size int64
+}
+
+// List returns the complete submissions in dir, in id order, ignoring anything else (files
+// still being received, notes staff may have left, copies made by other tools).
+func List(dir string) ([]Entry, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !nameRE.MatchString(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // collected meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Entry{ID: e.Name()[:32], Path: filepath.Join(dir, e.Name()), Size: info.Size()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}

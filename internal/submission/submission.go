@@ -1,0 +1,283 @@
+// Package submission is the plaintext format inside every encrypted submission (docs/format.md):
+// a magic line, a one-line JSON header with the procedure, the language, the fields and the
+// attachments' metadata, then the attachments' bytes in order. The browser writes it, the drop
+// box writes it for forms sent without JavaScript, and keytool reads it, streaming.
+package submission
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"regexp"
+	"unicode/utf8"
+)
+
+// Magic is the first line of every version 1 plaintext.
+const Magic = "complaint-submission/1\n"
+
+// Limits every reader enforces. Writers stay within them.
+const (
+	MaxHeader      = 1 << 20 // bytes of the JSON header line, newline included
+	MaxFields      = 200
+	MaxAttachments = 100
+	MaxNameBytes   = 255
+)
+
+var (
+	slugRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+	fieldNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	langRE      = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+	sha256RE    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// Submission is the header: everything but the attachments' bytes.
+type Submission struct {
+	Procedure   string       `json:"procedure"`
+	Lang        string       `json:"lang"`
+	Fields      []Field      `json:"fields"`
+	Attachments []Attachment `json:"attachments"`
+	// Followup is reserved for pseudonymous follow-up; version 1 writers leave it out and
+	// readers keep it as it is.
+	Followup json.RawMessage `json:"followup,omitempty"`
+}
+
+// Field is one answer, with the label the person saw next to it.
+type Field struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// Attachment describes one attached file; its bytes follow the header.
+type Attachment struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// NewAttachment describes data for the header.
+func NewAttachment(name, mediaType string, data []byte) Attachment {
+	sum := sha256.Sum256(data)
+	return Attachment{Name: name, Type: mediaType, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+}
+
+// Check reports the first way s breaks the format, as a sentence.
+func (s *Submission) Check() error {
+	if !slugRE.MatchString(s.Procedure) {
+		return fmt.Errorf("procedure %q is not a procedure name (lower-case letters, digits and hyphens)", s.Procedure)
+	}
+	if !langRE.MatchString(s.Lang) {
+		return fmt.Errorf("lang %q is not a language tag", s.Lang)
+	}
+	if len(s.Fields) > MaxFields {
+		return fmt.Errorf("%d fields; at most %d", len(s.Fields), MaxFields)
+	}
+	seen := map[string]bool{}
+	for i, f := range s.Fields {
+		if !fieldNameRE.MatchString(f.Name) {
+			return fmt.Errorf("field %d: name %q is not a field name", i+1, f.Name)
+		}
+		if seen[f.Name] {
+			return fmt.Errorf("field %q appears twice", f.Name)
+		}
+		seen[f.Name] = true
+		if !utf8.ValidString(f.Label) || !utf8.ValidString(f.Value) {
+			return fmt.Errorf("field %q is not valid UTF-8", f.Name)
+		}
+	}
+	if len(s.Attachments) > MaxAttachments {
+		return fmt.Errorf("%d attachments; at most %d", len(s.Attachments), MaxAttachments)
+	}
+	for i, a := range s.Attachments {
+		if a.Name == "" || len(a.Name) > MaxNameBytes || !utf8.ValidString(a.Name) {
+			return fmt.Errorf("attachment %d: the name must be 1 to %d bytes of UTF-8", i+1, MaxNameBytes)
+		}
+		if len(a.Type) > 255 {
+			return fmt.Errorf("attachment %d: the media type is too long", i+1)
+		}
+		if a.Size < 0 {
+			return fmt.Errorf("attachment %d: negative size", i+1)
+		}
+		if !sha256RE.MatchString(a.SHA256) {
+			return fmt.Errorf("attachment %d: sha256 must be 64 lower-case hex digits", i+1)
+		}
+	}
+	return nil
+}
+
+// TotalSize is the sum of the attachments' sizes.
+func (s *Submission) TotalSize() int64 {
+	var n int64
+	for _, a := range s.Attachments {
+		n += a.Size
+	}
+	return n
+}
+
+// Write writes the plaintext: the header, then each body in order. Each body must hold exactly
+// the size its attachment declares.
+func Write(w io.Writer, s *Submission, bodies []io.Reader) error {
+	if len(bodies) != len(s.Attachments) {
+		return fmt.Errorf("%d attachments but %d bodies", len(s.Attachments), len(bodies))
+	}
+	if err := s.Check(); err != nil {
+		return err
+	}
+	header, err := marshalHeader(s)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, Magic); err != nil {
+		return err
+	}
+	if _, err := w.Write(header); err != nil {
+		return err
+	}
+	for i, a := range s.Attachments {
+		n, err := io.Copy(w, io.LimitReader(bodies[i], a.Size+1))
+		if err != nil {
+			return err
+		}
+		if n != a.Size {
+			return fmt.Errorf("attachment %q: declared %d bytes, got %d", a.Name, a.Size, n)
+		}
+	}
+	return nil
+}
+
+func marshalHeader(s *Submission) ([]byte, error) {
+	c := *s
+	if c.Fields == nil {
+		c.Fields = []Field{}
+	}
+	if c.Attachments == nil {
+		c.Attachments = []Attachment{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // Encode ends the line; the encoding escapes every newline inside
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&c); err != nil {
+		return nil, err
+	}
+	if buf.Len() > MaxHeader {
+		return nil, fmt.Errorf("the header is %d bytes; at most %d", buf.Len(), MaxHeader)
+	}
+	return buf.Bytes(), nil
+}
+
+// Reader reads a plaintext as it streams: the header first, then each attachment in turn.
+type Reader struct {
+	r       *bufio.Reader
+	sub     *Submission
+	next    int
+	current *attachmentReader
+}
+
+// ErrTooLarge is returned when the attachments declare more than the reader accepts.
+var ErrTooLarge = errors.New("the attachments are larger than this reader accepts")
+
+// NewReader reads the magic line and the header. maxAttachments bounds the sum of the declared
+// sizes, so a reader can refuse a submission before writing any of it.
+func NewReader(r io.Reader, maxAttachments int64) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic := make([]byte, len(Magic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != Magic {
+		return nil, errors.New("not a version 1 submission: the first line is not " + fmt.Sprintf("%q", Magic))
+	}
+	line, err := readLine(br, MaxHeader)
+	if err != nil {
+		return nil, err
+	}
+	var s Submission
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("the header is not valid JSON: %w", err)
+	}
+	if err := s.Check(); err != nil {
+		return nil, fmt.Errorf("the header: %w", err)
+	}
+	if s.TotalSize() > maxAttachments {
+		return nil, fmt.Errorf("%w: %d bytes declared, %d accepted", ErrTooLarge, s.TotalSize(), maxAttachments)
+	}
+	return &Reader{r: br, sub: &s}, nil
+}
+
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > max {
+			return nil, fmt.Errorf("the header is longer than %d bytes", max)
+		}
+		if err == nil {
+			return line, nil
+		}
+		if err != bufio.ErrBufferFull {
+			return nil, errors.New("the submission ends inside its header")
+		}
+	}
+}
+
+// Submission is the header that was read.
+func (r *Reader) Submission() *Submission { return r.sub }
+
+// Next returns the next attachment and a reader for exactly its bytes. Reading that reader to its
+// end checks the SHA-256; a mismatch is an error from Read. After the last attachment Next
+// returns io.EOF, having checked that nothing follows.
+func (r *Reader) Next() (*Attachment, io.Reader, error) {
+	if r.current != nil && r.current.left > 0 {
+		if _, err := io.Copy(io.Discard, r.current); err != nil {
+			return nil, nil, err
+		}
+	}
+	if r.next == len(r.sub.Attachments) {
+		if _, err := r.r.ReadByte(); err != io.EOF {
+			if err == nil {
+				return nil, nil, errors.New("bytes follow the last attachment")
+			}
+			return nil, nil, err
+		}
+		return nil, nil, io.EOF
+	}
+	a := &r.sub.Attachments[r.next]
+	r.next++
+	r.current = &attachmentReader{r: r.r, a: a, left: a.Size, h: sha256.New()}
+	return a, r.current, nil
+}
+
+type attachmentReader struct {
+	r    io.Reader
+	a    *Attachment
+	left int64
+	h    hash.Hash
+}
+
+func (ar *attachmentReader) Read(p []byte) (int, error) {
+	if ar.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > ar.left {
+		p = p[:ar.left]
+	}
+	n, err := ar.r.Read(p)
+	ar.h.Write(p[:n])
+	ar.left -= int64(n)
+	if ar.left == 0 {
+		if got := hex.EncodeToString(ar.h.Sum(nil)); got != ar.a.SHA256 {
+			return n, fmt.Errorf("attachment %q: its SHA-256 is %s, the header says %s", ar.a.Name, got, ar.a.SHA256)
+		}
+		return n, nil
+	}
+	if err == io.EOF {
+		return n, fmt.Errorf("attachment %q: the submission ends %d bytes early", ar.a.Name, ar.left)
+	}
+	return n, err
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/safe-complaints/dropbox/internal/policy"
+	"github.com/safe-complaints/dropbox/internal/spool"
+	"github.com/safe-complaints/dropbox/internal/submission"
+)
+
+// maxAttachments bounds what one submission may make keytool write: far above the drop box's
+// body limit, far below a full drive.
+const maxAttachments = 1 << 30
+
+type decryptOptions struct {
+	key            string
+	passphraseFile string
+	in             string
+	out            string
+}
+
+func newDecryptCmd() *cobra.Command {
+	var opts decryptOptions
+	cmd := &cobra.Command{
+		Use:   "decrypt --key KEYFILE --in SPOOL --out CASES",
+		Short: "Decrypt a copy of the spool into one readable folder per submission",
+		Long: `Decrypt every submission in a copy of the drop box's spool.
+
+Each submission becomes CASES/<id>/ with summary.txt (the answers in order, with the
+questions the person saw), submission.json (the same, for other tools) and attachments/.
+A submission is kept only when it decrypted completely and its integrity check passed.
+Submissions decrypted before are skipped, so you can run it again after copying more.
+Nothing is written outside CASES. It ends with a table, and fails if anything failed.`,
+		Example: `  keytool decrypt --key /media/keys/ana-weber.key.asc --in /media/usb/spool --out /media/usb/cases
+  keytool decrypt --key ana.key.asc --passphrase-file /dev/shm/pass --in spool-copy --out cases`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDecrypt(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.key, "key", "", "your private key file (the .key.asc made by keytool keygen, or exported from GnuPG)")
+	f.StringVar(&opts.passphraseFile, "passphrase-file", "", "read the key's passphrase from this file's first line instead of asking")
+	f.StringVar(&opts.in, "in", "", "the copy of the spool folder")
+	f.StringVar(&opts.out, "out", "", "the folder for the case folders (made if missing)")
+	for _, name := range []string{"key", "in", "out"} {
+		cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// result is one row of the closing table.
+type result struct {
+	id, status, detail string
+}
+
+func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
+	keyring, err := loadPrivateKey(cmd, opts)
+	if err != nil {
+		return err
+	}
+	var ours []*packet.PublicKey
+	for _, e := range keyring {
+		for i := range e.Subkeys {
+			ours = append(ours, e.Subkeys[i].PublicKey)
+		}
+		ours = append(ours, e.PrimaryKey)
+	}
+	entries, err := spool.List(opts.in)
+	if err != nil {
+		return fmt.Errorf("reading the spool copy: %w", err)
+	}
+	if err := os.MkdirAll(opts.out, 0o700); err != nil {
+		return err
+	}
+	var results []result
+	failed := 0
+	for _, e := range entries {
+		caseDir := filepath.Join(opts.out, e.ID)
+		if _, err := os.Stat(caseDir); err == nil {
+			results = append(results, result{e.ID, "skipped", "decrypted before"})
+			continue
+		}
+		sub, err := decryptOne(e, keyring, ours, opts.out, caseDir)
+		if err != nil {
+			failed++
+			results = append(results, result{e.ID, "failed", err.Error()})
+			continue
+		}
+		detail := fmt.Sprintf("%s, %s, %d fields, %d attachments", sub.Procedure, sub.Lang, len(sub.Fields), len(sub.Attachments))
+		results = append(results, result{e.ID, "decrypted", detail})
+	}
+	printResults(cmd.OutOrStdout(), results, len(entries))
+	if failed > 0 {
+		return fmt.Errorf("%d of %d submissions failed; nothing of them was kept; see the table above", failed, len(entries))
+	}
+	return nil
+}
+
+func loadPrivateKey(cmd *cobra.Command, opts decryptOptions) (openpgp.EntityList, error) {
+	keys, err := policy.ReadKeyFile(opts.key)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range keys {
+		if e.PrivateKey == nil {
+			return nil, fmt.Errorf("%s is a public key; decrypt needs the private key (the .key.asc file made by keytool keygen)", opts.key)
+		}
+	}
+	pass, err := getPassphrase(cmd.InOrStdin(), cmd.ErrOrStderr(), opts.passphraseFile, "Passphrase for "+opts.key+": ", false)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range keys {
+		if err := e.DecryptPrivateKeys(pass); err != nil {
+			return nil, fmt.Errorf("the passphrase does not open %s; check it and try again", opts.key)
+		}
+	}
+	return keys, nil
+}
+
+// decryptOne decrypts one submission into a hidden folder under out and renames it to caseDir
+// only when everything, the integrity check at the end included, succeeded.
+func decryptOne(e spool.Entry, keyring openpgp.EntityList, ours []*packet.PublicKey, out, caseDir string) (sub *submission.Submission, err error) {
+	f, err := os.Open(e.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := policy.ValidateFor(f, ours); err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+
+	var suffix [6]byte
+	rand.Read(suffix[:])
+	work := filepath.Join(out, ".partial-"+e.ID+"-"+hex.EncodeToString(suffix[:]))
+	if err := os.Mkdir(work, 0o700); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(work)
+		}
+	}()
+
+	md, err := openpgp.ReadMessage(f, keyring, nil, &packet.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot decrypt: %w", err)
+	}
+	if !md.IsEncrypted || md.IsSymmetricallyEncrypted {
+		return nil, errors.New("the message is not encrypted to a public key only")
+	}
+	r, err := submission.NewReader(md.UnverifiedBody, maxAttachments)
+	if err != nil {
+		return nil, err
+	}
+	sub = r.Submission()
+	names, err := writeAttachments(r, filepath.Join(work, "attachments"))
+	if err != nil {
+		return nil, err
+	}
+	// Reading to the end is what checks the message's integrity (MDC or the final AEAD tag).
+	if _, err := io.Copy(io.Discard, md.UnverifiedBody); err != nil {
+		return nil, fmt.Errorf("the integrity check failed: %w", err)
+	}
+	if md.SignatureError != nil {
+		return nil, fmt.Errorf("the integrity check failed: %w", md.SignatureError)
+	}
+	if err := writeSummary(work, e.ID, sub, names); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(work, caseDir); err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+// writeAttachments streams each attachment to its own file under safe, numbered names.
+func writeAttachments(r *submission.Reader, dir string) ([]string, error) {
+	var names []string
+	for i := 0; ; i++ {
+		a, body, err := r.Next()
+		if err == io.EOF {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return nil, err
+			}
+		}
+		name := fmt.Sprintf("%02d-%s", i+1, safeName(a.Name))
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.Copy(f, body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+}
+
+// safeName keeps a sender's file name readable but makes it one harmless path element: no
+// folders, no control characters, no leading dot, not too long.
+func safeName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r == '/' || r == '\\' || r == ':':
+			return '_'
+		case unicode.IsControl(r) || r == unicode.ReplacementChar || unicode.Is(unicode.Bidi_Control, r):
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	if len(name) > 120 {
+		ext := filepath.Ext(name)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		stem := strings.TrimSuffix(name, ext)
+		for len(stem)+len(ext) > 120 {
+			_, size := utf8.DecodeLastRuneInString(stem)
+			stem = stem[:len(stem)-size]
+		}
+		name = stem + ext
+	}
+	if name == "" {
+		return "attachment"
+	}
+	return name
+}
+
+func writeSummary(dir, id string, sub *submission.Submission, names []string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Submission %s\n", id)
+	fmt.Fprintf(&b, "Procedure:  %s\nLanguage:   %s\nDecrypted:  %s\n", sub.Procedure, sub.Lang, time.Now().Format("2006-01-02 15:04"))
+	for _, f := range sub.Fields {
+		fmt.Fprintf(&b, "\n%s  [%s]\n", f.Label, f.Name)
+		if f.Value == "" {
+			b.WriteString("    (no answer)\n")
+			continue
+		}
+		for _, line := range strings.Split(strings.ReplaceAll(f.Value, "\r\n", "\n"), "\n") {
+			fmt.Fprintf(&b, "    %s\n", line)
+		}
+	}
+	if len(sub.Attachments) > 0 {
+		b.WriteString("\nAttachments (in attachments/)\n")
+		for i, a := range sub.Attachments {
+			fmt.Fprintf(&b, "    %s\n        sent as %q, %s, %d bytes, SHA-256 %s\n", names[i], a.Name, a.Type, a.Size, a.SHA256)
+		}
+	}
+	if err := writeFile(filepath.Join(dir, "summary.txt"), []byte(b.String())); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(sub, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, "submission.json"), append(js, '\n'))
+}
+
+func writeFile(path string, data []byte) error {
+	return os.WriteFile(path, data, fs.FileMode(0o600))
+}
+
+func printResults(w io.Writer, results []result, total int) {
+	counts := map[string]int{}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SUBMISSION\tRESULT\tDETAIL")
+	for _, r := range results {
+		counts[r.status]++
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.id, r.status, r.detail)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d submissions: %d decrypted, %d skipped, %d failed\n", total, counts["decrypted"], counts["skipped"], counts["failed"])
+}

@@ -1,0 +1,31 @@
+// Package site builds the information site with the Hugo pinned in go.mod and embeds the result,
+// so that the drop box binary carries the site and the endpoint together.
+//
+// Build it with `go generate ./site` (or `make site`); the output lands in site/public/, which git
+// ignores. Before the first build only a placeholder is embedded and Built reports false.
+package site
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:generate go tool hugo --source .. --destination site/public --cleanDestinationDir --minify --panicOnWarning --printI18nWarnings --printPathWarnings
+
+//go:embed all:public
+var public embed.FS
+
+// Files is the built site, rooted at its top folder (index.html, /en/, /de/, ...).
+func Files() fs.FS {
+	sub, err := fs.Sub(public, "public")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the folder
+	}
+	return sub
+}
+
+// Built reports whether the embedded site was built (and is not the bare placeholder).
+func Built() bool {
+	_, err := fs.Stat(Files(), "index.html")
+	return err == nil
+}
