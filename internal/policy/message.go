@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
@@ -44,7 +45,11 @@ var tagNames = map[int]string{
 
 func tagName(tag int) string {
 	if n, ok := tagNames[tag]; ok {
-		return fmt.Sprintf("a %s packet (tag %d)", n, tag)
+		article := "a"
+		if strings.ContainsRune("aeiou", rune(n[0])) {
+			article = "an"
+		}
+		return fmt.Sprintf("%s %s packet (tag %d)", article, n, tag)
 	}
 	return fmt.Sprintf("an unknown packet (tag %d)", tag)
 }

@@ -203,6 +203,12 @@ func NewReader(r io.Reader, maxAttachments int64) (*Reader, error) {
 	if err := s.Check(); err != nil {
 		return nil, fmt.Errorf("the header: %w", err)
 	}
+	if s.Fields == nil {
+		s.Fields = []Field{}
+	}
+	if s.Attachments == nil {
+		s.Attachments = []Attachment{}
+	}
 	if s.TotalSize() > maxAttachments {
 		return nil, fmt.Errorf("%w: %d bytes declared, %d accepted", ErrTooLarge, s.TotalSize(), maxAttachments)
 	}
