@@ -296,7 +296,7 @@ func TestKeytoolErrorsSayWhatToDo(t *testing.T) {
 	if err == nil {
 		t.Fatalf("a damaged submission did not fail the run:\n%s", out)
 	}
-	if !regexp.MustCompile(bad + `\s+failed\s+\S`).MatchString(out) || !strings.Contains(out, "1 decrypted, 0 skipped, 1 failed") {
+	if !regexp.MustCompile(bad+`\s+failed\s+\S`).MatchString(out) || !strings.Contains(out, "1 decrypted, 0 skipped, 1 failed") {
 		t.Errorf("table does not show the failure with a reason:\n%s", out)
 	}
 	entries, _ := os.ReadDir(cases)
