@@ -2,7 +2,7 @@
 GO ?= go
 
 .PHONY: run test site deps bench
-run: site
+run:
 	scripts/run-demo
 
 test: deps site

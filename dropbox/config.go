@@ -11,13 +11,15 @@ import (
 
 // Config is the drop box's table, [params.dropbox] of config.toml, with its defaults.
 type Config struct {
-	Recipients  []string `toml:"recipients"`   // staff public key files
-	Spool       string   `toml:"spool"`        // folder of accepted submissions
-	BodyLimit   int64    `toml:"body_limit"`   // bytes
-	SpoolQuota  int64    `toml:"spool_quota"`  // bytes; 0 for none
-	MaxUploads  int      `toml:"max_uploads"`  // uploads read at once
-	Listen      string   `toml:"listen"`       // host:port
-	BodyTimeout Duration `toml:"body_timeout"` // time to receive one upload
+	Recipients []string `toml:"recipients"`  // staff public key files
+	Spool      string   `toml:"spool"`       // folder of accepted submissions
+	BodyLimit  int64    `toml:"body_limit"`  // bytes
+	SpoolQuota int64    `toml:"spool_quota"` // bytes; 0 for none
+	MaxUploads int      `toml:"max_uploads"` // uploads read at once
+	// Forms sent without JavaScript are held in memory (up to BodyLimit each) to be encrypted.
+	MaxPlainForms int      `toml:"max_plain_forms"`
+	Listen        string   `toml:"listen"`       // host:port
+	BodyTimeout   Duration `toml:"body_timeout"` // time to receive one upload
 }
 
 // Duration reads "20m" and the like from TOML.
@@ -38,15 +40,19 @@ func defaults() Config {
 		BodyLimit:  32 << 20,
 		SpoolQuota: 10 << 30,
 		MaxUploads: 64,
-		Listen:     "127.0.0.1:8080",
+		// 4 × 32 MiB of plaintext at most in memory.
+		MaxPlainForms: 4,
+		Listen:        "127.0.0.1:8080",
 		// 32 MiB over Tor at 32 KiB/s takes 17 minutes.
 		BodyTimeout: Duration{20 * time.Minute},
 	}
 }
 
-// loadConfig reads [params.dropbox] from the Hugo configuration at path and makes its paths
-// relative to the folder the file is in, as the site's build reads them.
-func loadConfig(path string) (Config, error) {
+// loadConfig reads [params.dropbox] from the Hugo configuration at path, then, as Hugo does for
+// the same environment, the [dropbox] table of config/<environment>/params.toml beside it when
+// that file exists. Paths are relative to the folder of path, the project folder, where Hugo's
+// build reads the same key files.
+func loadConfig(path, environment string) (Config, error) {
 	cfg := defaults()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -62,6 +68,22 @@ func loadConfig(path string) (Config, error) {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
 	base := filepath.Dir(path)
+	if environment != "" {
+		overlay := filepath.Join(base, "config", environment, "params.toml")
+		raw, err := os.ReadFile(overlay)
+		switch {
+		case err == nil:
+			var params struct {
+				Dropbox *Config `toml:"dropbox"`
+			}
+			params.Dropbox = &cfg
+			if err := toml.Unmarshal(raw, &params); err != nil {
+				return cfg, fmt.Errorf("%s: %w", overlay, err)
+			}
+		case !os.IsNotExist(err):
+			return cfg, err
+		}
+	}
 	for i, r := range cfg.Recipients {
 		cfg.Recipients[i] = relativeTo(base, r)
 	}
@@ -82,6 +104,8 @@ func (c Config) check() error {
 		return fmt.Errorf("body_limit is %d bytes; at least 1 MiB (1048576) is needed", c.BodyLimit)
 	case c.MaxUploads < 1:
 		return fmt.Errorf("max_uploads is %d; at least 1", c.MaxUploads)
+	case c.MaxPlainForms < 1:
+		return fmt.Errorf("max_plain_forms is %d; at least 1", c.MaxPlainForms)
 	case c.BodyTimeout.Duration < time.Second:
 		return fmt.Errorf("body_timeout is %s; give a duration such as \"20m\"", c.BodyTimeout.Duration)
 	case c.Spool == "":

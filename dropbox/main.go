@@ -40,10 +40,11 @@ func newRootCmd() *cobra.Command {
 }
 
 type serveOptions struct {
-	config     string
-	listen     string
-	spool      string
-	recipients []string
+	config      string
+	environment string
+	listen      string
+	spool       string
+	recipients  []string
 }
 
 func newServeCmd() *cobra.Command {
@@ -54,8 +55,9 @@ func newServeCmd() *cobra.Command {
 		Long: `Serve the built site and POST /api/v1/submissions.
 
 The settings come from [params.dropbox] in config.toml, the same file the site is built from,
-so the keys the forms encrypt to and the keys the server accepts are the same. Flags override
-the file; --recipient replaces the configured list and may be repeated.`,
+so the keys the forms encrypt to and the keys the server accepts are the same. As with Hugo,
+config/<environment>/params.toml, when present, overrides it ([dropbox] table). Flags override
+both; --recipient replaces the configured list and may be repeated.`,
 		Example: `  dropbox serve
   dropbox serve --config /etc/complaints/config.toml
   dropbox serve --listen 127.0.0.1:9000 --spool /srv/spool --recipient staff/ana.pub.asc --recipient staff/ben.pub.asc`,
@@ -66,14 +68,23 @@ the file; --recipient replaces the configured list and may be repeated.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.config, "config", "config.toml", "the site and drop box configuration")
+	f.StringVar(&opts.environment, "environment", environment(), "read config/<environment>/params.toml over the config, as hugo --environment does (default $HUGO_ENVIRONMENT)")
 	f.StringVar(&opts.listen, "listen", "", "address to listen on (default from the config)")
 	f.StringVar(&opts.spool, "spool", "", "folder for accepted submissions (default from the config)")
 	f.StringArrayVar(&opts.recipients, "recipient", nil, "a staff public key file; repeat for each (replaces the configured list)")
 	return cmd
 }
 
+// environment is Hugo's: the site and the server must be built and run for the same one.
+func environment() string {
+	if env := os.Getenv("HUGO_ENVIRONMENT"); env != "" {
+		return env
+	}
+	return "production"
+}
+
 func runServe(ctx context.Context, opts serveOptions) error {
-	cfg, err := loadConfig(opts.config)
+	cfg, err := loadConfig(opts.config, opts.environment)
 	if err != nil {
 		return err
 	}
@@ -102,7 +113,7 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	if err != nil {
 		return err
 	}
-	e := newServer(cfg, recipients, sp, log)
+	e := newServer(cfg, recipients, sp, site.Files(), log)
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,

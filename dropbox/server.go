@@ -15,7 +15,6 @@ import (
 
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/spool"
-	"github.com/safe-complaints/dropbox/site"
 )
 
 // securityHeaders go on every response. The site has no inline script or style and loads nothing
@@ -39,18 +38,22 @@ type server struct {
 	recipients []*policy.Recipient
 	spool      *spool.Spool
 	uploads    chan struct{} // one token per upload being read
+	plainForms chan struct{} // one token per form without JavaScript held in memory
+	site       fs.FS
 	log        *slog.Logger
 }
 
-func newServer(cfg Config, recipients []*policy.Recipient, sp *spool.Spool, log *slog.Logger) *echo.Echo {
-	s := &server{cfg: cfg, recipients: recipients, spool: sp, uploads: make(chan struct{}, cfg.MaxUploads), log: log}
+func newServer(cfg Config, recipients []*policy.Recipient, sp *spool.Spool, files fs.FS, log *slog.Logger) *echo.Echo {
+	s := &server{cfg: cfg, recipients: recipients, spool: sp, log: log, site: files,
+		uploads: make(chan struct{}, cfg.MaxUploads), plainForms: make(chan struct{}, cfg.MaxPlainForms)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.headersAndLog)
 	e.POST("/api/v1/submissions", s.submit)
+	e.POST("/api/v1/forms/:lang/:procedure", s.submitForm)
 	e.GET("/healthz", s.health)
-	e.GET("/*", echo.WrapHandler(siteHandler(site.Files())))
+	e.GET("/*", echo.WrapHandler(siteHandler(files)))
 	return e
 }
 
@@ -115,25 +118,30 @@ func (s *server) submit(c echo.Context) error {
 	if mediaType != "application/octet-stream" {
 		return fail(http.StatusUnsupportedMediaType, "send the binary OpenPGP message as application/octet-stream")
 	}
-	return s.store(c, func(check func(io.Reader) error) (string, error) {
+	id, err := s.store(c, func(check func(io.Reader) error) (string, error) {
 		return s.spool.Store(req.Body, check)
 	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]string{"id": id})
 }
 
 // store runs one upload under the limits every upload shares: the concurrency cap, the body limit
 // and the body timeout. write stores the submission, calling check on the ciphertext it stores.
-func (s *server) store(c echo.Context, write func(check func(io.Reader) error) (string, error)) error {
+// It returns the submission's id, or an error ready for the client.
+func (s *server) store(c echo.Context, write func(check func(io.Reader) error) (string, error)) (string, error) {
 	select {
 	case s.uploads <- struct{}{}:
 		defer func() { <-s.uploads }()
 	default:
 		c.Response().Header().Set("Retry-After", "30")
-		return fail(http.StatusServiceUnavailable, "the drop box is busy; nothing was kept; please send again in a minute")
+		return "", fail(http.StatusServiceUnavailable, "the drop box is busy; nothing was kept; please send again in a minute")
 	}
 	req, w := c.Request(), c.Response()
 	if req.ContentLength > s.cfg.BodyLimit {
 		w.Header().Set("Connection", "close")
-		return fail(http.StatusRequestEntityTooLarge, tooLarge(s.cfg.BodyLimit))
+		return "", fail(http.StatusRequestEntityTooLarge, tooLarge(s.cfg.BodyLimit))
 	}
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout.Duration))
@@ -145,9 +153,9 @@ func (s *server) store(c echo.Context, write func(check func(io.Reader) error) (
 		return err
 	})
 	if err != nil {
-		return s.uploadError(err)
+		return "", s.uploadError(err)
 	}
-	return c.JSON(http.StatusCreated, map[string]string{"id": id})
+	return id, nil
 }
 
 func tooLarge(limit int64) string {

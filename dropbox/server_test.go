@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
+	"github.com/safe-complaints/dropbox/site"
 )
 
 var (
@@ -64,8 +66,13 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startServer runs the real handler on a loopback port with a fresh spool.
+// startServer runs the real handler on a loopback port with a fresh spool and the built site.
 func startServer(t *testing.T, change func(*Config)) *testServer {
+	t.Helper()
+	return startServerWithSite(t, site.Files(), change)
+}
+
+func startServerWithSite(t *testing.T, files fs.FS, change func(*Config)) *testServer {
 	t.Helper()
 	keys, _ := testKeys(t)
 	cfg := defaults()
@@ -78,7 +85,7 @@ func startServer(t *testing.T, change func(*Config)) *testServer {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	e := newServer(cfg, policytest.Recipients(keys...), sp, slog.New(slog.NewJSONHandler(logs, nil)))
+	e := newServer(cfg, policytest.Recipients(keys...), sp, files, slog.New(slog.NewJSONHandler(logs, nil)))
 	srv := httptest.NewUnstartedServer(e)
 	srv.Config.ErrorLog = serverErrorLog(slog.New(slog.NewJSONHandler(logs, nil)))
 	srv.Start()
@@ -392,7 +399,9 @@ spool = "var/spool"
 body_limit = 2097152
 body_timeout = "5m"
 `), 0o644)
-	cfg, err := loadConfig(filepath.Join(dir, "config.toml"))
+	os.MkdirAll(filepath.Join(dir, "config", "demo"), 0o755)
+	os.WriteFile(filepath.Join(dir, "config", "demo", "params.toml"), []byte("[dropbox]\nspool = \"demo/spool\"\n"), 0o644)
+	cfg, err := loadConfig(filepath.Join(dir, "config.toml"), "production")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,14 +411,21 @@ body_timeout = "5m"
 	if cfg.Spool != filepath.Join(dir, "var/spool") || cfg.BodyLimit != 2<<20 || cfg.BodyTimeout.Minutes() != 5 || cfg.MaxUploads != 64 {
 		t.Errorf("config = %+v", cfg)
 	}
+	demo, err := loadConfig(filepath.Join(dir, "config.toml"), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if demo.Spool != filepath.Join(dir, "demo/spool") || len(demo.Recipients) != 2 {
+		t.Errorf("the demo environment's overlay: spool %q, recipients %v", demo.Spool, demo.Recipients)
+	}
 	os.WriteFile(filepath.Join(dir, "bad.toml"), []byte("[params.dropbox]\nbody_limit = 10\n"), 0o644)
-	if _, err := loadConfig(filepath.Join(dir, "bad.toml")); err == nil || !strings.Contains(err.Error(), "body_limit") {
+	if _, err := loadConfig(filepath.Join(dir, "bad.toml"), ""); err == nil || !strings.Contains(err.Error(), "body_limit") {
 		t.Errorf("a 10-byte body limit: %v, want an error naming body_limit", err)
 	}
 }
 
 func TestTheRepositoryConfigLoads(t *testing.T) {
-	cfg, err := loadConfig("../config.toml")
+	cfg, err := loadConfig("../config.toml", "production")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+
+	"github.com/safe-complaints/dropbox/internal/policy"
+	"github.com/safe-complaints/dropbox/internal/policy/policytest"
+	"github.com/safe-complaints/dropbox/internal/spool"
+	"github.com/safe-complaints/dropbox/internal/submission"
+)
+
+// formSite is what the site build writes beside a form page (docs/forms.md), for one form.
+var formSite = fstest.MapFS{
+	"de/forms/kok-complaints/form.json": {Data: []byte(`{
+  "procedure": "kok-complaints", "lang": "de",
+  "fields": [
+    {"name": "who", "label": "Wer sind Sie?", "type": "choice", "required": true,
+     "options": [{"value": "affected", "label": "Ich bin betroffen"}, {"value": "staff", "label": "Ich arbeite in einer Beratungsstelle"}]},
+    {"name": "what-happened", "label": "Was ist passiert?", "type": "textarea", "required": true},
+    {"name": "contact-wanted", "label": "Sollen wir Sie kontaktieren?", "type": "choice",
+     "options": [{"value": "yes", "label": "Ja"}, {"value": "no", "label": "Nein"}]},
+    {"name": "contact", "label": "Wie erreichen wir Sie?", "type": "text", "when": {"field": "contact-wanted", "value": "yes"}},
+    {"name": "files", "label": "Dateien", "type": "files"}
+  ],
+  "messages": {"required": "Bitte füllen Sie alle Pflichtfelder aus.", "too_large": "Zu groß.", "busy": "Beschäftigt.",
+               "full": "Voll.", "failed": "Fehler.", "bad_form": "Das Formular passt nicht."}
+}`)},
+	"de/forms/kok-complaints/receipt.html": {Data: []byte(`<p>Ihre Eingangsnummer: <b>RECEIPT-ID-PLACEHOLDER</b></p>`)},
+	"de/forms/kok-complaints/error.html":   {Data: []byte(`<p class=error>FORM-ERROR-PLACEHOLDER</p>`)},
+}
+
+type formPart struct{ name, value, file string }
+
+func postForm(t *testing.T, url string, parts []formPart, fileData []byte) (int, string) {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for _, p := range parts {
+		if p.file != "" {
+			fw, _ := w.CreateFormFile(p.name, p.file)
+			fw.Write(fileData)
+			continue
+		}
+		w.WriteField(p.name, p.value)
+	}
+	w.Close()
+	resp, err := http.Post(url, w.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(page)
+}
+
+// decryptStored opens the one stored submission with a staff key, as keytool would.
+func decryptStored(t *testing.T, spoolDir string, k policytest.Key) (*submission.Submission, [][]byte) {
+	t.Helper()
+	entries, err := spool.List(spoolDir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("spool: %v, %d entries; want 1", err, len(entries))
+	}
+	keys, err := policy.ReadKeyFile(k.KeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys[0].DecryptPrivateKeys([]byte(policytest.Passphrase)); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(entries[0].Path)
+	defer f.Close()
+	md, err := openpgp.ReadMessage(f, keys, nil, &packet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := submission.NewReader(md.UnverifiedBody, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies [][]byte
+	for {
+		_, body, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, b)
+	}
+	return r.Submission(), bodies
+}
+
+func TestFormWithoutJavaScriptIsEncryptedOnArrival(t *testing.T) {
+	keys, _ := testKeys(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where multipart would spill files to disk: it must stay empty
+	s := startServerWithSite(t, formSite, nil)
+	photo := make([]byte, 3<<20)
+	rand.Read(photo)
+	code, page := postForm(t, s.url+"/api/v1/forms/de/kok-complaints", []formPart{
+		{name: "who", value: "affected"},
+		{name: "what-happened", value: "Zeile 1\r\nZeile 2"},
+		{name: "contact-wanted", value: "no"},
+		{name: "contact", value: "leak@example.org"}, // sent, but not asked once contact is declined
+		{name: "submit", value: "Senden"},
+		{name: "files", file: "Brief.jpg"},
+	}, photo)
+	if code != http.StatusOK || !strings.Contains(page, "Ihre Eingangsnummer") {
+		t.Fatalf("status %d, page %q", code, page)
+	}
+	id := strings.TrimSuffix(strings.Split(page, "<b>")[1], "</b></p>")
+	if _, err := os.Stat(filepath.Join(s.spool, id+".pgp")); err != nil {
+		t.Fatalf("the receipt names %q, which is not in the spool: %v", id, err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(s.spool, id+".pgp"))
+	if bytes.Contains(raw, []byte("Zeile")) || bytes.Contains(raw, photo[:64]) {
+		t.Fatal("plaintext in the stored file")
+	}
+	for _, k := range keys {
+		sub, bodies := decryptStored(t, s.spool, k)
+		want := []submission.Field{
+			{Name: "who", Label: "Wer sind Sie?", Value: "Ich bin betroffen"},
+			{Name: "what-happened", Label: "Was ist passiert?", Value: "Zeile 1\r\nZeile 2"},
+			{Name: "contact-wanted", Label: "Sollen wir Sie kontaktieren?", Value: "Nein"},
+		}
+		if len(sub.Fields) != len(want) {
+			t.Fatalf("fields %+v, want %+v", sub.Fields, want)
+		}
+		for i := range want {
+			if sub.Fields[i] != want[i] {
+				t.Errorf("field %d = %+v, want %+v", i, sub.Fields[i], want[i])
+			}
+		}
+		sum := sha256.Sum256(photo)
+		if len(sub.Attachments) != 1 || sub.Attachments[0].Name != "Brief.jpg" || sub.Attachments[0].SHA256 != hex.EncodeToString(sum[:]) || !bytes.Equal(bodies[0], photo) {
+			t.Errorf("attachment %+v does not match what was sent", sub.Attachments)
+		}
+		if sub.Procedure != "kok-complaints" || sub.Lang != "de" {
+			t.Errorf("procedure %q lang %q", sub.Procedure, sub.Lang)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("plaintext reached the disk: %d files in TMPDIR", len(left))
+	}
+}
+
+func TestFormAsksForContactOnlyWhenWanted(t *testing.T) {
+	keys, _ := testKeys(t)
+	s := startServerWithSite(t, formSite, nil)
+	code, _ := postForm(t, s.url+"/api/v1/forms/de/kok-complaints", []formPart{
+		{name: "who", value: "staff"}, {name: "what-happened", value: "x"},
+		{name: "contact-wanted", value: "yes"}, {name: "contact", value: "Signal +49 123"},
+	}, nil)
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	sub, bodies := decryptStored(t, s.spool, keys[0])
+	last := sub.Fields[len(sub.Fields)-1]
+	if last.Name != "contact" || last.Value != "Signal +49 123" || len(bodies) != 0 {
+		t.Errorf("fields %+v, %d attachments", sub.Fields, len(bodies))
+	}
+}
+
+func TestFormRefusalsAreShownInTheFormsLanguage(t *testing.T) {
+	s := startServerWithSite(t, formSite, func(c *Config) { c.BodyLimit = 1 << 20 })
+	cases := []struct {
+		name   string
+		parts  []formPart
+		file   []byte
+		status int
+		want   string
+	}{
+		{"required missing", []formPart{{name: "who", value: "affected"}}, nil, 400, "Bitte füllen Sie alle Pflichtfelder aus."},
+		{"unknown option", []formPart{{name: "who", value: "boss"}, {name: "what-happened", value: "x"}}, nil, 400, "Das Formular passt nicht."},
+		{"too large", []formPart{{name: "who", value: "affected"}, {name: "what-happened", value: "x"}, {name: "files", file: "big.bin"}}, make([]byte, 2<<20), 413, "Zu groß."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, page := postForm(t, s.url+"/api/v1/forms/de/kok-complaints", c.parts, c.file)
+			if code != c.status || !strings.Contains(page, c.want) {
+				t.Errorf("status %d page %q; want %d with %q", code, page, c.status, c.want)
+			}
+			if files := s.stored(t); len(files) != 0 {
+				t.Errorf("spool holds %v after a refusal", files)
+			}
+		})
+	}
+	for _, target := range []string{"/api/v1/forms/de/no-such-form", "/api/v1/forms/..%2f..%2fetc/passwd", "/api/v1/forms/xx/kok-complaints"} {
+		code, _ := postForm(t, s.url+target, []formPart{{name: "who", value: "affected"}}, nil)
+		if code != http.StatusNotFound {
+			t.Errorf("POST %s: %d, want 404", target, code)
+		}
+	}
+}
