@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,6 +46,7 @@ type serveOptions struct {
 	listen      string
 	spool       string
 	recipients  []string
+	siteDir     string
 }
 
 func newServeCmd() *cobra.Command {
@@ -72,6 +74,7 @@ both; --recipient replaces the configured list and may be repeated.`,
 	f.StringVar(&opts.listen, "listen", "", "address to listen on (default from the config)")
 	f.StringVar(&opts.spool, "spool", "", "folder for accepted submissions (default from the config)")
 	f.StringArrayVar(&opts.recipients, "recipient", nil, "a staff public key file; repeat for each (replaces the configured list)")
+	f.StringVar(&opts.siteDir, "site", "", "serve the site built in this folder instead of the one built into the binary (for development and tests)")
 	return cmd
 }
 
@@ -101,19 +104,26 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	if err != nil {
 		return err
 	}
+	files := site.Files()
+	if opts.siteDir != "" {
+		files = os.DirFS(opts.siteDir)
+	}
+	if err := checkSiteKeys(files, recipients); err != nil {
+		return err
+	}
 	sp, err := spool.Open(cfg.Spool, cfg.SpoolQuota)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if !site.Built() {
-		log.Warn("the site is not built into this binary: run `make site` and build again; only the API is served")
+	if _, err := fs.Stat(files, "index.html"); err != nil {
+		log.Warn("no site to serve: run `make site` and build again; only the API is served")
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	e := newServer(cfg, recipients, sp, site.Files(), log)
+	e := newServer(cfg, recipients, sp, files, log)
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
