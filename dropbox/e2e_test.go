@@ -239,12 +239,34 @@ func TestRoundTripKeygenSubmitDecrypt(t *testing.T) {
 	id := d.submit(t, encryptTo(t, plain, ana.pub, ben.pub))
 
 	cases := filepath.Join(dir, "cases")
-	out, err := runKeytool(t, "decrypt", "--key", ana.key, "--passphrase-file", ana.pass, "--in", d.spool, "--out", cases)
+	// Plaintext goes under --out and nowhere else: not even a temporary file.
+	tmp := t.TempDir()
+	_, keytool := binaries(t)
+	cmd := exec.Command(keytool, "decrypt", "--key", ana.key, "--passphrase-file", ana.pass, "--in", d.spool, "--out", cases)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	outBytes, err := cmd.CombinedOutput()
+	out := string(outBytes)
 	if err != nil {
 		t.Fatalf("decrypt: %v\n%s", err, out)
 	}
 	if !strings.Contains(out, "1 decrypted, 0 skipped, 0 failed") {
 		t.Errorf("table:\n%s", out)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("keytool wrote %d files to TMPDIR", len(left))
+	}
+	var files []string
+	filepath.Walk(cases, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			files = append(files, strings.TrimPrefix(p, cases+"/"))
+			if info.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v; plaintext files are 0600", p, info.Mode().Perm())
+			}
+		}
+		return nil
+	})
+	if len(files) != 4 { // summary.txt, submission.json, two attachments
+		t.Errorf("cases holds %v", files)
 	}
 	checkCase(t, filepath.Join(cases, id), sub, bodies)
 

@@ -239,6 +239,21 @@ func TestBodyLimitAnswersBeforeTheBodyArrives(t *testing.T) {
 	}
 }
 
+func TestStalledUploadIsCutAtTheBodyTimeout(t *testing.T) {
+	s := startServer(t, func(c *Config) { c.BodyTimeout = Duration{time.Second} })
+	start := time.Now()
+	resp := rawRequest(t, s.url, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n", []byte{0xc1, 0x10})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400", resp.StatusCode)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("the stalled upload was held for %s", waited)
+	}
+	if files := s.stored(t); len(files) != 0 {
+		t.Errorf("spool holds %v after a stalled upload", files)
+	}
+}
+
 func TestConcurrentUploadsAreCapped(t *testing.T) {
 	s := startServer(t, func(c *Config) { c.MaxUploads = 1 })
 	// The first upload stays open, sending nothing more.

@@ -104,7 +104,7 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 			results = append(results, result{e.ID, "failed", err.Error()})
 			continue
 		}
-		detail := fmt.Sprintf("%s, %s, %d fields, %d attachments", sub.Procedure, sub.Lang, len(sub.Fields), len(sub.Attachments))
+		detail := fmt.Sprintf("%s, %s, %s, %s", sub.Procedure, sub.Lang, count(len(sub.Fields), "field"), count(len(sub.Attachments), "attachment"))
 		results = append(results, result{e.ID, "decrypted", detail})
 	}
 	printResults(cmd.OutOrStdout(), results, len(entries))
@@ -290,6 +290,13 @@ func writeSummary(dir, id string, sub *submission.Submission, names []string) er
 
 func writeFile(path string, data []byte) error {
 	return os.WriteFile(path, data, fs.FileMode(0o600))
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func printResults(w io.Writer, results []result, total int) {
