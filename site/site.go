@@ -3,6 +3,9 @@
 //
 // Build it with `go generate ./site` (or `make site`); the output lands in site/public/, which git
 // ignores. Before the first build only a placeholder is embedded and Built reports false.
+// The build fails on a template warning or a missing i18n string (--panicOnWarning turns the
+// warnings of --printI18nWarnings into a failure) and on a broken link (see docs/site.md).
+// The tests in this package check the built pages; run them after a build.
 package site
 
 import (

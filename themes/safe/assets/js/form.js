@@ -1,0 +1,180 @@
+// The complaint form, encrypted on the person's own device (docs/forms.md).
+//
+// The page works without this script: the form then posts to the drop box, which encrypts on
+// arrival. When this script runs, it builds the format-v1 plaintext (docs/format.md) from the
+// form, encrypts it with OpenPGP.js to every staff key in #recipient-keys, and uploads only the
+// ciphertext. It stores nothing in the browser: no cookies, no Web Storage, no IndexedDB.
+import { readKey, createMessage, encrypt } from 'openpgp/lightweight';
+
+const MAGIC = 'complaint-submission/1\n';
+
+const form = document.querySelector('form[data-encrypt]');
+if (form && globalThis.crypto && crypto.subtle) {
+  start(form);
+}
+
+function start(form) {
+  const ui = {
+    mode: form.querySelector('[data-mode]'),
+    status: document.getElementById('form-status'),
+    progress: document.getElementById('form-progress'),
+    retry: document.getElementById('form-retry'),
+    receipt: document.getElementById('receipt'),
+    receiptId: document.getElementById('receipt-id'),
+    send: form.querySelector('[type=submit]'),
+  };
+  const msg = (key) => form.dataset['msg' + key[0].toUpperCase() + key.slice(1)] || key;
+  const maxBytes = Number(form.dataset.maxBytes);
+
+  // Say which way the form will go: this script is running, so on this device.
+  form.classList.add('encrypts-here');
+  const fields = [...form.querySelectorAll('[data-field]')];
+  const whenFields = fields.filter((f) => f.dataset.whenField);
+  const updateWhen = () => {
+    for (const f of whenFields) {
+      f.hidden = value(form, f.dataset.whenField) !== f.dataset.whenValue;
+    }
+  };
+  form.addEventListener('change', (event) => {
+    updateWhen();
+    if (event.target.type === 'file') checkSize();
+  });
+  updateWhen();
+
+  const files = () => [...form.querySelectorAll('input[type=file]')].flatMap((i) => [...i.files]);
+  const checkSize = () => {
+    const total = files().reduce((n, f) => n + f.size, 0);
+    if (total > maxBytes) {
+      show('error', msg('tooLarge'));
+      return false;
+    }
+    show('', '');
+    return true;
+  };
+
+  let ciphertext = null; // kept in memory only, for a retry after a lost connection
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!form.reportValidity() || !checkSize()) return;
+    ui.send.disabled = true;
+    ui.retry.hidden = true;
+    try {
+      if (!ciphertext) {
+        show('busy', msg('reading'));
+        const plaintext = await buildPlaintext(form, fields, files());
+        show('busy', msg('encrypting'));
+        ciphertext = await encryptTo(plaintext, form.dataset.keysFrom);
+        plaintext.fill(0);
+      }
+      await upload(ciphertext);
+    } catch (err) {
+      ui.send.disabled = false;
+      if (err.kind === 'network') {
+        show('error', msg('network'));
+        ui.retry.hidden = false;
+      } else {
+        show('error', err.kind ? msg(err.kind) : msg('failed'));
+        ciphertext = null;
+      }
+    }
+  });
+  ui.retry.addEventListener('click', () => form.requestSubmit());
+
+  function show(state, text) {
+    ui.status.textContent = text;
+    ui.status.dataset.state = state;
+    ui.progress.hidden = state !== 'busy';
+    if (state !== 'busy') ui.progress.removeAttribute('value');
+  }
+
+  function upload(body) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', form.dataset.endpoint);
+      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+      xhr.responseType = 'json';
+      xhr.upload.onprogress = (e) => {
+        if (!e.lengthComputable) return;
+        ui.progress.max = e.total;
+        ui.progress.value = e.loaded;
+        show('busy', msg('uploading').replace('{percent}', Math.floor((100 * e.loaded) / e.total)));
+        ui.progress.value = e.loaded;
+      };
+      xhr.onerror = () => reject(Object.assign(new Error('network'), { kind: 'network' }));
+      xhr.onload = () => {
+        if (xhr.status === 201 && xhr.response && /^[0-9a-f]{32}$/.test(xhr.response.id)) {
+          ciphertext = null;
+          showReceipt(xhr.response.id);
+          resolve();
+          return;
+        }
+        const kind = { 413: 'tooLarge', 503: 'busy', 507: 'full' }[xhr.status] || 'refused';
+        reject(Object.assign(new Error(kind), { kind }));
+      };
+      xhr.send(new Blob([body], { type: 'application/octet-stream' }));
+    });
+  }
+
+  function showReceipt(id) {
+    form.reset();
+    form.hidden = true;
+    ui.receiptId.textContent = id;
+    ui.receipt.hidden = false;
+    ui.receipt.focus();
+  }
+}
+
+// value is the answer to a field as the server would read it from the same form.
+function value(form, name) {
+  const el = form.elements.namedItem(name);
+  if (!el) return '';
+  return (el.value || '').trim();
+}
+
+// buildPlaintext writes the format-v1 plaintext: magic, header line, then the attachments.
+async function buildPlaintext(form, fields, files) {
+  const header = { procedure: form.dataset.procedure, lang: form.dataset.lang, fields: [], attachments: [] };
+  for (const f of fields) {
+    const { name, type, label } = f.dataset;
+    if (type === 'files') continue;
+    if (f.dataset.whenField && value(form, f.dataset.whenField) !== f.dataset.whenValue) continue;
+    let answer = value(form, name);
+    if (type === 'choice' && answer) {
+      const option = f.querySelector(`input[value="${CSS.escape(answer)}"]`);
+      answer = option ? option.dataset.label : answer;
+    }
+    header.fields.push({ name, label, value: answer });
+  }
+  const bodies = [];
+  for (const file of files) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    header.attachments.push({
+      name: file.name,
+      type: file.type,
+      size: bytes.length,
+      sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join(''),
+    });
+    bodies.push(bytes);
+  }
+  const head = new TextEncoder().encode(MAGIC + JSON.stringify(header) + '\n');
+  const out = new Uint8Array(head.length + bodies.reduce((n, b) => n + b.length, 0));
+  out.set(head, 0);
+  let offset = head.length;
+  for (const b of bodies) {
+    out.set(b, offset);
+    offset += b.length;
+    b.fill(0);
+  }
+  return out;
+}
+
+// encryptTo encrypts to every armored key in the <template> with the given id: binary output, no
+// compression, no file name, time zero (nothing about the sender's clock).
+async function encryptTo(plaintext, templateId) {
+  const armored = document.getElementById(templateId).content.textContent;
+  const blocks = armored.split(/(?=-----BEGIN PGP PUBLIC KEY BLOCK-----)/).filter((b) => b.includes('BEGIN'));
+  const encryptionKeys = await Promise.all(blocks.map((armoredKey) => readKey({ armoredKey })));
+  const message = await createMessage({ binary: plaintext, format: 'binary', date: new Date(0) });
+  return encrypt({ message, encryptionKeys, format: 'binary', config: { preferredCompressionAlgorithm: 0 } });
+}
