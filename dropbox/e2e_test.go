@@ -85,7 +85,9 @@ type dropboxProcess struct {
 func startDropbox(t *testing.T, spoolDir string, recipients ...string) *dropboxProcess {
 	t.Helper()
 	bin, _ := binaries(t)
-	args := []string{"serve", "--config", "../config.toml", "--listen", "127.0.0.1:0", "--spool", spoolDir}
+	// An empty site: these tests speak to the API, and the built site's forms encrypt to the keys
+	// of config.toml, so the server would (rightly) refuse to serve them with other keys.
+	args := []string{"serve", "--config", "../config.toml", "--listen", "127.0.0.1:0", "--spool", spoolDir, "--site", t.TempDir()}
 	for _, r := range recipients {
 		args = append(args, "--recipient", r)
 	}

@@ -230,7 +230,8 @@ func readForm(r *http.Request, def *formDef) (*submission.Submission, []*chunks,
 		if f.When != nil && values[f.When.Field] != f.When.Value {
 			continue // not asked, so not kept, even if the browser sent something
 		}
-		value := strings.TrimSpace(values[f.Name])
+		// Browsers send a textarea's line breaks as CRLF; the script reads them as LF. One form.
+		value := strings.TrimSpace(strings.ReplaceAll(values[f.Name], "\r\n", "\n"))
 		if f.Type == "choice" && value != "" {
 			label, ok := optionLabel(f, value)
 			if !ok {

@@ -139,7 +139,7 @@ func TestFormWithoutJavaScriptIsEncryptedOnArrival(t *testing.T) {
 		sub, bodies := decryptStored(t, s.spool, k)
 		want := []submission.Field{
 			{Name: "who", Label: "Wer sind Sie?", Value: "Ich bin betroffen"},
-			{Name: "what-happened", Label: "Was ist passiert?", Value: "Zeile 1\r\nZeile 2"},
+			{Name: "what-happened", Label: "Was ist passiert?", Value: "Zeile 1\nZeile 2"},
 			{Name: "contact-wanted", Label: "Sollen wir Sie kontaktieren?", Value: "Nein"},
 		}
 		if len(sub.Fields) != len(want) {

@@ -2,7 +2,7 @@
 //
 // The page works without this script: the form then posts to the drop box, which encrypts on
 // arrival. When this script runs, it builds the format-v1 plaintext (docs/format.md) from the
-// form, encrypts it with OpenPGP.js to every staff key in #recipient-keys, and uploads only the
+// form, encrypts it with OpenPGP.js to every staff key in the form's data-keys, and uploads only the
 // ciphertext. It stores nothing in the browser: no cookies, no Web Storage, no IndexedDB.
 import { readKey, createMessage, encrypt } from 'openpgp/lightweight';
 
@@ -63,11 +63,12 @@ function start(form) {
         show('busy', msg('reading'));
         const plaintext = await buildPlaintext(form, fields, files());
         show('busy', msg('encrypting'));
-        ciphertext = await encryptTo(plaintext, form.dataset.keysFrom);
+        ciphertext = await encryptTo(plaintext, JSON.parse(form.dataset.keys));
         plaintext.fill(0);
       }
       await upload(ciphertext);
     } catch (err) {
+      console.error(err); // stays on this device: helps someone helping the person
       ui.send.disabled = false;
       if (err.kind === 'network') {
         show('error', msg('network'));
@@ -169,10 +170,9 @@ async function buildPlaintext(form, fields, files) {
   return out;
 }
 
-// encryptTo encrypts to every armored key in the <template> with the given id: binary output, no
-// compression, no file name, time zero (nothing about the sender's clock).
-async function encryptTo(plaintext, templateId) {
-  const armored = document.getElementById(templateId).content.textContent;
+// encryptTo encrypts to every key in the armored text (the staff keys the page was built with):
+// binary output, no compression, no file name, time zero (nothing about the sender's clock).
+async function encryptTo(plaintext, armored) {
   const blocks = armored.split(/(?=-----BEGIN PGP PUBLIC KEY BLOCK-----)/).filter((b) => b.includes('BEGIN'));
   const encryptionKeys = await Promise.all(blocks.map((armoredKey) => readKey({ armoredKey })));
   const message = await createMessage({ binary: plaintext, format: 'binary', date: new Date(0) });

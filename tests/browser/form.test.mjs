@@ -1,0 +1,254 @@
+// The complaint forms end to end, in Debian's chromium: a staff key from keytool, the site built
+// for it, the real drop box binary on loopback, the form filled in and sent with JavaScript
+// (encrypted in the browser) and without (encrypted on arrival), then keytool decrypt, comparing
+// every field and every attachment's SHA-256 with what was typed and attached.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import zlib from 'node:zlib';
+import { repo, artifacts, launch } from './lib.mjs';
+
+const MiB = 1 << 20;
+let tmp, keyDir, bin, browser;
+
+function go(args, opts = {}) {
+  return execFileSync('go', args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+
+// startDropbox builds the site for the given public keys (paths inside the repository, as Hugo
+// reads no file outside it) and runs the drop box for the same keys.
+async function startDropbox(name, pubKeys) {
+  const site = path.join(tmp, `site-${name}`);
+  go(['tool', 'hugo', '--source', repo, '--destination', site, '--minify', '--quiet', '--panicOnWarning'], {
+    env: { ...process.env, HUGO_ENVIRONMENT: 'production', HUGO_PARAMS_DROPBOX_RECIPIENTS: JSON.stringify(pubKeys) },
+  });
+  const spool = path.join(tmp, `spool-${name}`);
+  const args = ['serve', '--config', path.join(repo, 'config.toml'), '--site', site, '--spool', spool, '--listen', '127.0.0.1:0'];
+  for (const k of pubKeys) args.push('--recipient', path.join(repo, k));
+  const proc = spawn(path.join(bin, 'dropbox'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const origin = await new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: proc.stderr });
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line);
+        if (entry.msg === 'listening') resolve(`http://${entry.address}`);
+      } catch { /* not a log line */ }
+    });
+    proc.on('exit', (code) => reject(new Error(`dropbox exited with ${code}`)));
+  });
+  return { proc, origin, spool };
+}
+
+function keygen(name) {
+  const pass = path.join(keyDir, `${name}.pass`);
+  fs.writeFileSync(pass, `a long test passphrase for ${name}\n`, { mode: 0o600 });
+  execFileSync(path.join(bin, 'keytool'), ['keygen', '--name', name, '--out', keyDir, '--passphrase-file', pass]);
+  return { pub: path.relative(repo, path.join(keyDir, `${name}.pub.asc`)), key: path.join(keyDir, `${name}.key.asc`), pass };
+}
+
+function decrypt(key, spool) {
+  const out = path.join(tmp, `cases-${path.basename(key.key)}`);
+  execFileSync(path.join(bin, 'keytool'), ['decrypt', '--key', key.key, '--passphrase-file', key.pass, '--in', spool, '--out', out]);
+  return out;
+}
+
+const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+
+// answer fills one form from its form.json and returns what the case folder must hold.
+async function answer(page, def, attachment) {
+  const reveals = new Map(def.fields.filter((f) => f.when).map((f) => [f.when.field, f.when.value]));
+  const expected = [];
+  const values = {};
+  for (const f of def.fields) {
+    if (f.when && values[f.when.field] !== f.when.value) continue;
+    if (f.type === 'choice') {
+      const option = f.options.find((o) => o.value === reveals.get(f.name)) ?? f.options.at(-1);
+      await page.check(`input[name="${f.name}"][value="${option.value}"]`);
+      values[f.name] = option.value;
+      expected.push({ name: f.name, label: f.label, value: option.label });
+    } else if (f.type === 'text' || f.type === 'textarea') {
+      const text = f.type === 'text'
+        ? `Antwort ${f.name} – ü ñ 中 ع`
+        : `Erste Zeile für ${f.name}\nZweite Zeile mit "Anführung" und <b>kein HTML</b>`;
+      await page.fill(`#f-${f.name}`, text);
+      expected.push({ name: f.name, label: f.label, value: text });
+    } else if (f.type === 'files') {
+      await page.setInputFiles(`#f-${f.name}`, attachment);
+    }
+  }
+  return expected;
+}
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'form-test-'));
+  fs.mkdirSync(artifacts, { recursive: true });
+  keyDir = fs.mkdtempSync(path.join(artifacts, 'keys-'));
+  bin = path.join(tmp, 'bin');
+  go(['build', '-o', path.join(bin, 'dropbox'), './dropbox']);
+  go(['build', '-o', path.join(bin, 'keytool'), './keytool']);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  fs.rmSync(keyDir, { recursive: true, force: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const scenarios = [
+  { lang: 'de', procedure: 'kok-complaints' },
+  { lang: 'en', procedure: 'mk-act-complaints' },
+  { lang: 'ar', procedure: 'child-integrity-contact' },
+];
+
+test('forms are encrypted in the browser, or on arrival without JavaScript, and decrypt to what was typed', async () => {
+  const staff = keygen('staff');
+  const box = await startDropbox('v6', [staff.pub]);
+  try {
+    for (const javaScriptEnabled of [true, false]) {
+      for (const { lang, procedure } of scenarios) {
+        const label = `${lang}/${procedure} ${javaScriptEnabled ? 'with' : 'without'} JavaScript`;
+        const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 390, height: 844 } });
+        const page = await context.newPage();
+        const offsite = [];
+        page.on('request', (r) => { if (!r.url().startsWith(box.origin)) offsite.push(r.url()); });
+        const url = `${box.origin}/${lang}/forms/${procedure}/`;
+        const def = await (await fetch(`${url}form.json`)).json();
+        await page.goto(url);
+        const attachment = { name: `Beweis ${lang} ü.bin`, mimeType: 'application/octet-stream', buffer: crypto.randomBytes(5 * MiB) };
+        const expected = await answer(page, def, attachment);
+        const shot = `form-${lang}-${procedure}-${javaScriptEnabled ? 'js' : 'nojs'}`;
+        if (lang === 'de') await page.screenshot({ path: path.join(artifacts, `${shot}.png`), fullPage: true });
+
+        // The page says beforehand which way it will go.
+        const how = javaScriptEnabled ? '.how-js' : '.how-nojs';
+        assert.ok(await page.isVisible(how), `${label}: the notice ${how} is not shown`);
+        assert.ok(!(await page.isVisible(javaScriptEnabled ? '.how-nojs' : '.how-js')), `${label}: both notices are shown`);
+
+        await page.click('button[type=submit]');
+        if (javaScriptEnabled) {
+          if (lang === 'de') await page.screenshot({ path: path.join(artifacts, `${shot}-progress.png`) });
+          await page.waitForSelector('#receipt:not([hidden])', { timeout: 60_000 });
+        } else {
+          await page.waitForSelector('.receipt-id', { timeout: 60_000 });
+        }
+        const id = (await page.textContent('#receipt-id')).trim();
+        assert.match(id, /^[0-9a-f]{32}$/, `${label}: receipt ${id}`);
+        if (lang === 'de' || lang === 'ar') await page.screenshot({ path: path.join(artifacts, `${shot}-receipt.png`), fullPage: true });
+        assert.ok((await page.textContent('main')).length > 100, `${label}: the receipt says what happens next`);
+
+        // Nothing kept in the browser, nothing asked of another host.
+        assert.deepEqual(await context.cookies(), [], `${label}: cookies`);
+        if (javaScriptEnabled) {
+          const stored = await page.evaluate(async () => [localStorage.length, sessionStorage.length, (await indexedDB.databases()).length]);
+          assert.deepEqual(stored, [0, 0, 0], `${label}: web storage`);
+        }
+        assert.deepEqual(offsite, [], `${label}: requests to other hosts`);
+        await context.close();
+
+        const cases = decrypt(staff, box.spool);
+        const got = JSON.parse(fs.readFileSync(path.join(cases, id, 'submission.json'), 'utf8'));
+        assert.equal(got.procedure, procedure, label);
+        assert.equal(got.lang, lang, label);
+        assert.deepEqual(got.fields, expected, `${label}: fields`);
+        assert.equal(got.attachments.length, 1, `${label}: attachments`);
+        assert.equal(got.attachments[0].name, attachment.name, `${label}: attachment name`);
+        assert.equal(got.attachments[0].sha256, sha256(attachment.buffer), `${label}: attachment SHA-256`);
+        const files = fs.readdirSync(path.join(cases, id, 'attachments'));
+        assert.equal(sha256(fs.readFileSync(path.join(cases, id, 'attachments', files[0]))), sha256(attachment.buffer), `${label}: attachment bytes`);
+      }
+    }
+  } finally {
+    box.proc.kill();
+  }
+});
+
+test('a form page with everything it loads is at most 70 KiB brotli-compressed', async () => {
+  const staff = keygen('weight');
+  const box = await startDropbox('weight', [staff.pub]);
+  try {
+    for (const { lang, procedure } of scenarios) {
+      const page = await browser.newPage();
+      const responses = [];
+      page.on('response', (r) => responses.push(r));
+      await page.goto(`${box.origin}/${lang}/forms/${procedure}/`, { waitUntil: 'networkidle' });
+      const loaded = [];
+      for (const r of responses) {
+        loaded.push({ url: r.url(), size: zlib.brotliCompressSync(await r.body()).length });
+      }
+      const total = loaded.reduce((n, b) => n + b.size, 0);
+      console.log(`# /${lang}/forms/${procedure}/ ${total} B brotli: ${loaded.map((b) => `${path.basename(new URL(b.url).pathname) || 'page'} ${b.size}`).join(', ')}`);
+      assert.ok(loaded.some((b) => b.url.includes('/js/form.')), 'the form script was loaded');
+      assert.ok(total <= 70 * 1024, `/${lang}/forms/${procedure}/ loads ${total} B brotli, over 70 KiB`);
+      await page.close();
+    }
+  } finally {
+    box.proc.kill();
+  }
+});
+
+test('an attachment over the limit is refused in the browser and nothing is sent', async () => {
+  const staff = keygen('limit');
+  const box = await startDropbox('limit', [staff.pub]);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const posts = [];
+    page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
+    await page.goto(`${box.origin}/de/forms/kok-complaints/`);
+    await page.fill('#f-what-happened', 'zu groß');
+    const limit = Number(await page.getAttribute('form', 'data-max-bytes'));
+    await page.setInputFiles('#f-files', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(limit + 1) });
+    const message = await page.getAttribute('form', 'data-msg-too-large');
+    await page.waitForFunction((m) => document.getElementById('form-status').textContent === m, message);
+    await page.click('button[type=submit]');
+    await page.waitForTimeout(500);
+    assert.equal(await page.textContent('#form-status'), message);
+    await page.screenshot({ path: path.join(artifacts, 'form-de-too-large.png') });
+    assert.deepEqual(posts, [], 'nothing was sent');
+    assert.ok(!fs.existsSync(box.spool) || fs.readdirSync(box.spool).filter((f) => f.endsWith('.pgp')).length === 0, 'nothing stored');
+    await context.close();
+  } finally {
+    box.proc.kill();
+  }
+});
+
+test('an existing GnuPG key works as a recipient beside a keytool key', async () => {
+  const staff = keygen('mixed');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpg-'));
+  const gpg = (...args) => execFileSync('gpg', ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', 'gpg test passphrase', ...args]);
+  try {
+    gpg('--quick-gen-key', 'Old Staff <old@example.org>', 'ed25519', 'sign,cert', '0');
+    const fpr = /fpr:::::::::([0-9A-F]{40}):/.exec(gpg('--list-keys', '--with-colons').toString())[1];
+    gpg('--quick-add-key', fpr, 'cv25519', 'encr', '0');
+    const gpgPub = path.join(keyDir, 'old.pub.asc');
+    fs.writeFileSync(gpgPub, gpg('--armor', '--export', fpr));
+    const box = await startDropbox('mixed', [staff.pub, path.relative(repo, gpgPub)]);
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${box.origin}/en/forms/kok-complaints/`);
+      await page.fill('#f-what-happened', 'to a v6 and a v4 key');
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#receipt:not([hidden])', { timeout: 60_000 });
+      const id = (await page.textContent('#receipt-id')).trim();
+      await page.close();
+      // GnuPG 2.2 reads it with the old key (OpenPGP.js chose SEIPDv1 for both)...
+      const plain = gpg('--decrypt', path.join(box.spool, `${id}.pgp`)).toString();
+      assert.match(plain, /^complaint-submission\/1\n/);
+      assert.ok(plain.includes('to a v6 and a v4 key'));
+      // ...and keytool with the new one.
+      const cases = decrypt(staff, box.spool);
+      assert.ok(fs.existsSync(path.join(cases, id, 'summary.txt')));
+    } finally {
+      box.proc.kill();
+    }
+  } finally {
+    try { execFileSync('gpgconf', ['--homedir', home, '--kill', 'all']); } catch { /* already gone */ }
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});
