@@ -57,6 +57,16 @@ function decrypt(key, spool) {
   return out;
 }
 
+const axeSource = fs.readFileSync(path.join(repo, 'node_modules/axe-core/axe.min.js'), 'utf8');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+// axeViolations runs axe-core at WCAG 2.2 AA on the page as it is now.
+async function axeViolations(page) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), AXE_TAGS);
+  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
 // answer fills one form from its form.json and returns what the case folder must hold.
@@ -121,6 +131,7 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, and 
         const def = await (await fetch(`${url}form.json`)).json();
         await page.goto(url);
         const attachment = { name: `Beweis ${lang} ü.bin`, mimeType: 'application/octet-stream', buffer: crypto.randomBytes(5 * MiB) };
+        if (javaScriptEnabled) assert.deepEqual(await axeViolations(page), [], `${label}: axe on the empty form`);
         const expected = await answer(page, def, attachment);
         const shot = `form-${lang}-${procedure}-${javaScriptEnabled ? 'js' : 'nojs'}`;
         if (lang === 'de') await page.screenshot({ path: path.join(artifacts, `${shot}.png`), fullPage: true });
@@ -141,6 +152,7 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, and 
         assert.match(id, /^[0-9a-f]{32}$/, `${label}: receipt ${id}`);
         if (lang === 'de' || lang === 'ar') await page.screenshot({ path: path.join(artifacts, `${shot}-receipt.png`), fullPage: true });
         assert.ok((await page.textContent('main')).length > 100, `${label}: the receipt says what happens next`);
+        if (javaScriptEnabled) assert.deepEqual(await axeViolations(page), [], `${label}: axe on the receipt`);
 
         // Nothing kept in the browser, nothing asked of another host.
         assert.deepEqual(await context.cookies(), [], `${label}: cookies`);

@@ -178,3 +178,6 @@ async function encryptTo(plaintext, armored) {
   const message = await createMessage({ binary: plaintext, format: 'binary', date: new Date(0) });
   return encrypt({ message, encryptionKeys, format: 'binary', config: { preferredCompressionAlgorithm: 0 } });
 }
+
+// For scripts/bench-form.mjs, which times the bundled code in the browser.
+export { buildPlaintext, encryptTo };

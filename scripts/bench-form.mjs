@@ -1,0 +1,75 @@
+// Times the form's encryption in Debian's chromium: the bundled js/form.js (OpenPGP.js's
+// lightweight build) encrypting 1, 10 and 25 MiB to a keytool key, with the JIT and without it
+// (--jitless, as Tor Browser's Safer level runs JavaScript). Median of RUNS runs each.
+//   node scripts/bench-form.mjs        (make bench runs it; needs `make deps`)
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const runs = Number(process.env.RUNS ?? 5);
+const sizes = [1, 10, 25];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-form-'));
+const keyDir = fs.mkdtempSync(path.join(repo, 'test-artifacts', 'bench-keys-'));
+
+const run = (cmd, args, env = process.env) => execFileSync(cmd, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
+try {
+  run('go', ['build', '-o', path.join(tmp, 'keytool'), './keytool']);
+  run('go', ['build', '-o', path.join(tmp, 'dropbox'), './dropbox']);
+  fs.writeFileSync(path.join(keyDir, 'pass'), 'a benchmark passphrase\n');
+  run(path.join(tmp, 'keytool'), ['keygen', '--name', 'bench', '--out', keyDir, '--passphrase-file', path.join(keyDir, 'pass')]);
+  const pub = path.relative(repo, path.join(keyDir, 'bench.pub.asc'));
+  const site = path.join(tmp, 'site');
+  run('go', ['tool', 'hugo', '--source', repo, '--destination', site, '--minify', '--quiet'],
+    { ...process.env, HUGO_ENVIRONMENT: 'production', HUGO_PARAMS_DROPBOX_RECIPIENTS: JSON.stringify([pub]) });
+  const server = spawn(path.join(tmp, 'dropbox'), ['serve', '--site', site, '--spool', path.join(tmp, 'spool'),
+    '--listen', '127.0.0.1:0', '--recipient', path.join(repo, pub)], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  const origin = await new Promise((resolve) => {
+    readline.createInterface({ input: server.stderr }).on('line', (line) => {
+      try { const e = JSON.parse(line); if (e.msg === 'listening') resolve(`http://${e.address}`); } catch { /* not JSON */ }
+    });
+  });
+  const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
+  const rows = [];
+  for (const [mode, flags] of [['JIT', []], ['no JIT (--jitless)', ['--js-flags=--jitless']]]) {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...flags] });
+    const page = await browser.newPage();
+    await page.goto(`${origin}/en/forms/kok-complaints/`);
+    for (const mib of sizes) {
+      const times = [];
+      for (let i = 0; i < runs; i++) {
+        times.push(await page.evaluate(async (bytes) => {
+          const src = document.querySelector('script[src*="/js/form."]').src;
+          const { encryptTo } = await import(src);
+          const data = new Uint8Array(bytes);
+          for (let off = 0; off < bytes; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
+          const keys = JSON.parse(document.querySelector('form').dataset.keys);
+          const t0 = performance.now();
+          const out = await encryptTo(data, keys);
+          const ms = performance.now() - t0;
+          if (out.length < bytes) throw new Error('short ciphertext');
+          return ms;
+        }, mib << 20));
+      }
+      times.sort((a, b) => a - b);
+      rows.push({ mode, mib, median: times[Math.floor(times.length / 2)], min: times[0], max: times.at(-1) });
+    }
+    await browser.close();
+  }
+  server.kill();
+  console.log(`Encryption in ${chromiumVersion}, ${os.cpus()[0].model}, ${os.cpus().length} cores; median of ${runs} runs.\n`);
+  console.log('| mode | size | median | min | max | goal (25 MiB < 1 s) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | --- |');
+  for (const r of rows) {
+    const goal = r.mib === 25 ? (r.median < 1000 ? 'met' : 'missed') : '';
+    console.log(`| ${r.mode} | ${r.mib} MiB | ${r.median.toFixed(0)} ms | ${r.min.toFixed(0)} ms | ${r.max.toFixed(0)} ms | ${goal} |`);
+  }
+} finally {
+  fs.rmSync(keyDir, { recursive: true, force: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
