@@ -1,0 +1,781 @@
+// Command loadgen drives the drop box benchmarks (scripts/bench, docs/benchmarks.md). Everything
+// it sends goes to the URL it is given, which the script points at 127.0.0.1 only.
+//
+//	loadgen baseline-server --listen ADDR --dir DIR
+//	loadgen load --url URL --body FILE [--concurrency 32] [--requests N | --duration D] [--warmup N]
+//	loadgen rss --url URL --body FILE --pid PID [--concurrency 50] [--pace D]
+//	loadgen measure --runs N [--warmup N] [--rm PATH]... -- CMD ARGS...
+//	loadgen mksub --size BYTES --out FILE
+//	loadgen report --load FILE --rss FILE --measure FILE
+//
+// Each subcommand but baseline-server and report prints one JSON line on stdout; report reads
+// those lines back and prints the medians as Markdown tables.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/safe-complaints/dropbox/internal/submission"
+)
+
+const mib = 1 << 20
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "baseline-server":
+		err = baselineServer(args)
+	case "load":
+		err = load(args)
+	case "rss":
+		err = rss(args)
+	case "measure":
+		err = measure(args)
+	case "mksub":
+		err = mksub(args)
+	case "report":
+		err = report(args)
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", os.Args[1]+":", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: loadgen baseline-server|load|rss|measure|mksub|report [flags] (see the comment at the top of bench/loadgen/main.go)")
+	os.Exit(2)
+}
+
+func printJSON(v any) error {
+	return json.NewEncoder(os.Stdout).Encode(v)
+}
+
+// ---- baseline-server ----------------------------------------------------------------------------
+
+// baselineServer does the drop box's disk work and nothing else: the body into a new file in
+// DIR/.incoming, fsync, rename into DIR, fsync DIR, 201. No validation, no Echo, no logging.
+func baselineServer(args []string) error {
+	fs := flag.NewFlagSet("baseline-server", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
+	dir := fs.String("dir", "", "folder to store bodies in")
+	limit := fs.Int64("limit", 32*mib, "largest body in bytes, as the drop box's default")
+	fs.Parse(args)
+	if *dir == "" {
+		return errors.New("--dir is required")
+	}
+	incoming := filepath.Join(*dir, ".incoming")
+	if err := os.MkdirAll(incoming, 0o700); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		id, err := storeBody(http.MaxBytesReader(w, r.Body, *limit), *dir, incoming)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, "{\"id\":%q}\n", id)
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	fmt.Println(ln.Addr().String())
+	return srv.Serve(ln)
+}
+
+func storeBody(body io.Reader, dir, incoming string) (id string, err error) {
+	var raw [16]byte
+	rand.Read(raw[:])
+	id = hex.EncodeToString(raw[:])
+	tmp, err := os.CreateTemp(incoming, "*")
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// Write in the drop box's pieces: its validator reads the body through a 64 KiB buffer and the
+	// spool writes what each read returns. (io.Copy to an *os.File would write 32 KiB at a time:
+	// twice the write calls, a handicap the drop box does not have.)
+	if _, err = io.CopyBuffer(writerOnly{tmp}, body, make([]byte, 64<<10)); err != nil {
+		return "", err
+	}
+	if err = tmp.Sync(); err != nil {
+		return "", err
+	}
+	if err = tmp.Close(); err != nil {
+		return "", err
+	}
+	if err = os.Rename(tmp.Name(), filepath.Join(dir, id+".pgp")); err != nil {
+		return "", err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return "", err
+	}
+	defer d.Close()
+	return id, d.Sync()
+}
+
+// writerOnly hides *os.File's ReadFrom, so io.CopyBuffer uses the buffer it is given.
+type writerOnly struct{ io.Writer }
+
+// ---- load -------------------------------------------------------------------------------------
+
+type loadResult struct {
+	Label       string  `json:"label,omitempty"`
+	Start       string  `json:"start"`
+	BodyBytes   int     `json:"body_bytes"`
+	Concurrency int     `json:"concurrency"`
+	Requests    int     `json:"requests"`
+	Seconds     float64 `json:"seconds"`
+	RPS         float64 `json:"rps"`
+	MiBps       float64 `json:"mib_s"`
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	MaxMs       float64 `json:"max_ms"`
+	// ServerCPUms is the server's CPU time (user and system) per counted request, when --pid is given.
+	ServerCPUms float64 `json:"server_cpu_ms_per_req,omitempty"`
+}
+
+func newClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 5 * time.Minute,
+		Transport: &http.Transport{
+			Proxy:               nil, // loopback only, never through a proxy from the environment
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			MaxConnsPerHost:     conns,
+			DisableCompression:  true,
+		},
+	}
+}
+
+// post sends one body and checks the answer is 201.
+func post(ctx context.Context, client *http.Client, url string, body io.Reader, size int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = int64(size)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(answer)))
+	}
+	return nil
+}
+
+func checkLoopback(rawURL string) error {
+	// A guard against pointing the load at anything but this machine.
+	rest, ok := strings.CutPrefix(rawURL, "http://")
+	if !ok {
+		return fmt.Errorf("%s: only http:// URLs on loopback", rawURL)
+	}
+	host, _, err := net.SplitHostPort(strings.SplitN(rest, "/", 2)[0])
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%s: only loopback addresses (127.0.0.1) are allowed", rawURL)
+	}
+	return nil
+}
+
+func load(args []string) error {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	url := fs.String("url", "", "where to POST")
+	bodyPath := fs.String("body", "", "the body to send")
+	conc := fs.Int("concurrency", 32, "connections, each with one request at a time")
+	requests := fs.Int("requests", 0, "requests to send (after the warm-up)")
+	duration := fs.Duration("duration", 0, "send for this long instead (capped by --requests when both are given)")
+	warmup := fs.Int("warmup", 0, "requests sent first and not counted")
+	label := fs.String("label", "", "a name copied into the result")
+	pid := fs.Int("pid", 0, "the server's process id: report its CPU time per request")
+	fs.Parse(args)
+	if *url == "" || *bodyPath == "" || (*requests <= 0 && *duration <= 0) || *conc < 1 {
+		return errors.New("--url, --body and --requests or --duration are required")
+	}
+	if err := checkLoopback(*url); err != nil {
+		return err
+	}
+	body, err := os.ReadFile(*bodyPath)
+	if err != nil {
+		return err
+	}
+	client := newClient(*conc)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	run := func(n int, until time.Time) ([]time.Duration, error) {
+		var next atomic.Int64
+		var mu sync.Mutex
+		var firstErr error
+		lat := make([][]time.Duration, *conc)
+		var wg sync.WaitGroup
+		for w := 0; w < *conc; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for {
+					if ctx.Err() != nil {
+						return
+					}
+					if n > 0 && next.Add(1) > int64(n) {
+						return
+					}
+					if !until.IsZero() && time.Now().After(until) {
+						return
+					}
+					start := time.Now()
+					if err := post(ctx, client, *url, bytes.NewReader(body), len(body)); err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						cancel()
+						return
+					}
+					lat[w] = append(lat[w], time.Since(start))
+				}
+			}(w)
+		}
+		wg.Wait()
+		return slices.Concat(lat...), firstErr
+	}
+
+	if *warmup > 0 {
+		if _, err := run(*warmup, time.Time{}); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	var until time.Time
+	cpuBefore, _ := procCPU(*pid)
+	start := time.Now()
+	if *duration > 0 {
+		until = start.Add(*duration)
+	}
+	lat, err := run(*requests, until)
+	elapsed := time.Since(start)
+	if err != nil {
+		return err
+	}
+	var cpuPerReq float64
+	if *pid > 0 {
+		cpuAfter, err := procCPU(*pid)
+		if err != nil {
+			return err
+		}
+		cpuPerReq = round(float64(cpuAfter-cpuBefore)/float64(time.Millisecond)/float64(len(lat)), 3)
+	}
+	if len(lat) == 0 {
+		return errors.New("no request completed")
+	}
+	slices.Sort(lat)
+	secs := elapsed.Seconds()
+	return printJSON(loadResult{
+		Label: *label, Start: start.UTC().Format(time.RFC3339), BodyBytes: len(body), Concurrency: *conc, Requests: len(lat), Seconds: round(secs, 3),
+		RPS:   round(float64(len(lat))/secs, 1),
+		MiBps: round(float64(len(lat))*float64(len(body))/mib/secs, 1),
+		P50ms: ms(percentile(lat, 0.50)), P99ms: ms(percentile(lat, 0.99)), MaxMs: ms(lat[len(lat)-1]),
+		ServerCPUms: cpuPerReq,
+	})
+}
+
+// percentile of sorted durations, nearest rank.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted))*p+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 2) }
+
+func round(f float64, digits int) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', digits, 64), 64)
+	return v
+}
+
+// ---- rss --------------------------------------------------------------------------------------
+
+type rssResult struct {
+	Label         string  `json:"label,omitempty"`
+	Uploads       int     `json:"uploads"`
+	BodyBytes     int     `json:"body_bytes"`
+	PaceSeconds   float64 `json:"pace_s"`
+	MaxInFlight   int64   `json:"max_in_flight"`
+	Seconds       float64 `json:"seconds"`
+	HWMBeforeMiB  float64 `json:"vmhwm_before_mib"`
+	HWMMiB        float64 `json:"vmhwm_mib"`
+	RSSAfterMiB   float64 `json:"vmrss_after_mib"`
+	SampledMaxMiB float64 `json:"vmrss_sampled_max_mib"`
+}
+
+// pacedReader hands out its bytes no faster than size/pace, so every upload stays in flight for
+// about pace and all of them overlap, as slow uploads over Tor would.
+type pacedReader struct {
+	r     *bytes.Reader
+	size  int
+	start time.Time
+	pace  time.Duration
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if p.pace > 0 {
+		sent := p.size - p.r.Len()
+		due := p.start.Add(time.Duration(float64(p.pace) * float64(sent) / float64(p.size)))
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		if len(b) > 256<<10 {
+			b = b[:256<<10]
+		}
+	}
+	return p.r.Read(b)
+}
+
+func rss(args []string) error {
+	fs := flag.NewFlagSet("rss", flag.ExitOnError)
+	url := fs.String("url", "", "where to POST")
+	bodyPath := fs.String("body", "", "the body to send")
+	conc := fs.Int("concurrency", 50, "uploads at once (one each)")
+	pid := fs.Int("pid", 0, "the server's process id, for /proc/PID/status")
+	pace := fs.Duration("pace", 0, "spread each upload's body over this long (0: as fast as the server reads)")
+	label := fs.String("label", "", "a name copied into the result")
+	fs.Parse(args)
+	if *url == "" || *bodyPath == "" || *pid <= 0 {
+		return errors.New("--url, --body and --pid are required")
+	}
+	if err := checkLoopback(*url); err != nil {
+		return err
+	}
+	body, err := os.ReadFile(*bodyPath)
+	if err != nil {
+		return err
+	}
+	before, err := procStatusKiB(*pid, "VmHWM")
+	if err != nil {
+		return err
+	}
+	client := newClient(*conc)
+	var inFlight, maxInFlight atomic.Int64
+	var sampledMax atomic.Int64
+	done := make(chan struct{})
+	go func() { // sample VmRSS as a cross-check of VmHWM
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if v, err := procStatusKiB(*pid, "VmRSS"); err == nil && v > sampledMax.Load() {
+					sampledMax.Store(v)
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	errs := make(chan error, *conc)
+	var wg sync.WaitGroup
+	for i := 0; i < *conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := inFlight.Add(1)
+			for {
+				m := maxInFlight.Load()
+				if n <= m || maxInFlight.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			defer inFlight.Add(-1)
+			r := &pacedReader{r: bytes.NewReader(body), size: len(body), start: time.Now(), pace: *pace}
+			if err := post(context.Background(), client, *url, r, len(body)); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(done)
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	hwm, err := procStatusKiB(*pid, "VmHWM")
+	if err != nil {
+		return err
+	}
+	after, _ := procStatusKiB(*pid, "VmRSS")
+	kib := func(v int64) float64 { return round(float64(v)/1024, 1) }
+	return printJSON(rssResult{
+		Label: *label, Uploads: *conc, BodyBytes: len(body), PaceSeconds: pace.Seconds(), MaxInFlight: maxInFlight.Load(),
+		Seconds: round(elapsed.Seconds(), 2), HWMBeforeMiB: kib(before), HWMMiB: kib(hwm), RSSAfterMiB: kib(after),
+		SampledMaxMiB: kib(sampledMax.Load()),
+	})
+}
+
+// procCPU is a process's user and system CPU time from /proc/PID/stat (in clock ticks of 10 ms,
+// USER_HZ on Linux). A pid of 0 gives 0.
+func procCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, nil
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count the fields after it.
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14 of the whole line
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// procStatusKiB reads one "Name:  N kB" line of /proc/PID/status.
+func procStatusKiB(pid int, name string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), name+":"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
+}
+
+// ---- measure ----------------------------------------------------------------------------------
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+type measureResult struct {
+	Label     string    `json:"label,omitempty"`
+	Start     string    `json:"start"`
+	Runs      int       `json:"runs"`
+	MedianS   float64   `json:"median_s"`
+	MinS      float64   `json:"min_s"`
+	MaxS      float64   `json:"max_s"`
+	Times     []float64 `json:"times_s"`
+	MaxRSSMiB float64   `json:"max_rss_mib"`
+	RSSMiB    []float64 `json:"rss_mib"`
+}
+
+// measure runs a command several times: the median wall time and the largest peak RSS (the
+// kernel's ru_maxrss of the child, which includes any children it waited for).
+func measure(args []string) error {
+	fs := flag.NewFlagSet("measure", flag.ExitOnError)
+	runs := fs.Int("runs", 5, "measured runs")
+	warmup := fs.Int("warmup", 0, "runs first, not counted (page cache, agents)")
+	label := fs.String("label", "", "a name copied into the result")
+	var rm multiFlag
+	fs.Var(&rm, "rm", "remove this path before every run (repeatable), e.g. the output folder")
+	fs.Parse(args)
+	cmdArgs := fs.Args()
+	if len(cmdArgs) == 0 || *runs < 1 {
+		return errors.New("usage: measure --runs N [--warmup N] [--rm PATH]... -- CMD ARGS...")
+	}
+	var times, rsss []float64
+	began := time.Now()
+	for i := 0; i < *warmup+*runs; i++ {
+		for _, p := range rm {
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+		}
+		cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		err := cmd.Run()
+		elapsed := time.Since(start)
+		if err != nil {
+			return fmt.Errorf("%s: %v\n%s", strings.Join(cmdArgs, " "), err, out.String())
+		}
+		if i < *warmup {
+			continue
+		}
+		times = append(times, elapsed.Seconds())
+		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			return errors.New("no rusage on this system")
+		}
+		rsss = append(rsss, round(float64(ru.Maxrss)/1024, 1)) // Linux: KiB
+	}
+	for _, p := range rm {
+		os.RemoveAll(p)
+	}
+	sorted := slices.Clone(times)
+	slices.Sort(sorted)
+	res := measureResult{Label: *label, Start: began.UTC().Format(time.RFC3339), Runs: *runs, MedianS: round(median(sorted), 3), MinS: round(sorted[0], 3),
+		MaxS: round(sorted[len(sorted)-1], 3), MaxRSSMiB: slices.Max(rsss), RSSMiB: rsss}
+	for _, t := range times {
+		res.Times = append(res.Times, round(t, 3))
+	}
+	return printJSON(res)
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// ---- mksub ------------------------------------------------------------------------------------
+
+// mksub writes a format-v1 plaintext (docs/format.md) of exactly --size bytes: a few fields and
+// one attachment of random bytes, like a complaint with a scanned document.
+func mksub(args []string) error {
+	fs := flag.NewFlagSet("mksub", flag.ExitOnError)
+	size := fs.Int("size", 0, "bytes of the whole plaintext")
+	out := fs.String("out", "", "file to write")
+	fs.Parse(args)
+	if *size < 1024 || *out == "" {
+		return errors.New("--size (at least 1024) and --out are required")
+	}
+	data := make([]byte, *size)
+	rand.Read(data)
+	sub := &submission.Submission{
+		Procedure: "kok-complaints", Lang: "en",
+		Fields: []submission.Field{
+			{Name: "who", Label: "Who are you?", Value: "A person affected"},
+			{Name: "what-happened", Label: "What happened?", Value: "The employer kept my passport.\nI was not paid for three months."},
+			{Name: "contact", Label: "May we contact you?", Value: "No"},
+		},
+	}
+	// The header's length depends on the attachment's size; two passes settle it.
+	attachment := *size - 512
+	for pass := 0; ; pass++ {
+		sub.Attachments = []submission.Attachment{submission.NewAttachment("scan.pdf", "application/pdf", data[:attachment])}
+		var plain countWriter
+		if err := submission.Write(&plain, sub, []io.Reader{bytes.NewReader(data[:attachment])}); err != nil {
+			return err
+		}
+		if int(plain.n) == *size {
+			break
+		}
+		if pass == 4 {
+			return fmt.Errorf("made %d bytes, not %d", plain.n, *size)
+		}
+		attachment += *size - int(plain.n)
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	if err := submission.Write(w, sub, []io.Reader{bytes.NewReader(data[:attachment])}); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return printJSON(map[string]any{"file": *out, "bytes": *size, "attachment_bytes": attachment})
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// ---- report -----------------------------------------------------------------------------------
+
+// readLines decodes one JSON value per line, keeping the labels in the order they first appear.
+func readLines[T any](path string, label func(T) string) (order []string, by map[string][]T, err error) {
+	by = map[string][]T{}
+	if path == "" {
+		return nil, by, nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if line == "" {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		l := label(v)
+		if _, ok := by[l]; !ok {
+			order = append(order, l)
+		}
+		by[l] = append(by[l], v)
+	}
+	return order, by, nil
+}
+
+func medianOf[T any](vs []T, f func(T) float64) float64 {
+	xs := make([]float64, len(vs))
+	for i, v := range vs {
+		xs[i] = f(v)
+	}
+	slices.Sort(xs)
+	return median(xs)
+}
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// report prints the tables of docs/benchmarks.md from the JSON lines the other subcommands wrote.
+// Load labels are "SYSTEM/SIZE" with SYSTEM dropbox or baseline.
+func report(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	loadPath := fs.String("load", "", "JSON lines of load")
+	rssPath := fs.String("rss", "", "JSON lines of rss")
+	measurePath := fs.String("measure", "", "JSON lines of measure")
+	fs.Parse(args)
+
+	order, loads, err := readLines(*loadPath, func(r loadResult) string { return r.Label })
+	if err != nil {
+		return err
+	}
+	if len(order) > 0 {
+		var sizes []string
+		for _, l := range order {
+			_, size, _ := strings.Cut(l, "/")
+			if !slices.Contains(sizes, size) {
+				sizes = append(sizes, size)
+			}
+		}
+		fmt.Println("Accepting submissions: POST on loopback, 32 connections; medians over runs (each metric its own median)")
+		fmt.Println()
+		fmt.Println("| body | server | runs | requests/run | requests/s | MiB/s | p50 ms | p99 ms | server CPU ms/request | ratio req/s (goal ≥ 0.8) |")
+		fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+		for _, size := range sizes {
+			d, b := loads["dropbox/"+size], loads["baseline/"+size]
+			for _, sys := range []string{"dropbox", "baseline"} {
+				rs := loads[sys+"/"+size]
+				if len(rs) == 0 {
+					continue
+				}
+				ratio := ""
+				if sys == "dropbox" && len(b) > 0 {
+					q := medianOf(d, func(r loadResult) float64 { return r.RPS }) / medianOf(b, func(r loadResult) float64 { return r.RPS })
+					ratio = fmt.Sprintf("%.2f, %s", q, met(q >= 0.8))
+				}
+				fmt.Printf("| %s (%d bytes) | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %s |\n", size, rs[0].BodyBytes, sys, len(rs), rs[0].Requests,
+					medianOf(rs, func(r loadResult) float64 { return r.RPS }), medianOf(rs, func(r loadResult) float64 { return r.MiBps }),
+					medianOf(rs, func(r loadResult) float64 { return r.P50ms }), medianOf(rs, func(r loadResult) float64 { return r.P99ms }),
+					medianOf(rs, func(r loadResult) float64 { return r.ServerCPUms }), ratio)
+			}
+		}
+		fmt.Println()
+	}
+
+	rorder, rsss, err := readLines(*rssPath, func(r rssResult) string { return r.Label })
+	if err != nil {
+		return err
+	}
+	if len(rorder) > 0 {
+		fmt.Println("Server memory: 50 uploads of the 25 MiB submission at once; peak RSS is VmHWM of the server process")
+		fmt.Println()
+		fmt.Println("| server, upload pace | uploads | most in flight | seconds | RSS before MiB | peak RSS MiB (goal < 150 for dropbox) |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: | --- |")
+		for _, l := range rorder {
+			for _, r := range rsss[l] {
+				goal := ""
+				if strings.HasPrefix(l, "dropbox") {
+					goal = ", " + met(r.HWMMiB < 150)
+				}
+				fmt.Printf("| %s | %d | %d | %.1f | %.1f | %.1f%s |\n", l, r.Uploads, r.MaxInFlight, r.Seconds, r.HWMBeforeMiB, r.HWMMiB, goal)
+			}
+		}
+		fmt.Println()
+	}
+
+	morder, ms, err := readLines(*measurePath, func(r measureResult) string { return r.Label })
+	if err != nil {
+		return err
+	}
+	if len(morder) > 0 {
+		fmt.Println("Decrypting one 25 MiB submission: wall time of the whole command, median over runs; peak RSS is the largest ru_maxrss of the runs")
+		fmt.Println()
+		fmt.Println("| command | runs | median s | min s | max s | peak RSS MiB |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
+		for _, l := range morder {
+			for _, r := range ms[l] {
+				fmt.Printf("| %s | %d | %.3f | %.3f | %.3f | %.1f |\n", l, r.Runs, r.MedianS, r.MinS, r.MaxS, r.MaxRSSMiB)
+			}
+		}
+		if k, g := ms["keytool decrypt"], ms["gpg --decrypt"]; len(k) > 0 && len(g) > 0 {
+			fmt.Println()
+			fmt.Printf("keytool / gpg wall time: %.2f (goal ≤ 1: %s); keytool peak RSS %.1f MiB (goal < 64: %s)\n",
+				k[0].MedianS/g[0].MedianS, met(k[0].MedianS <= g[0].MedianS), k[0].MaxRSSMiB, met(k[0].MaxRSSMiB < 64))
+		}
+		fmt.Println()
+	}
+	return nil
+}
