@@ -25,23 +25,8 @@ import (
 	"github.com/safe-complaints/dropbox/site"
 )
 
-var (
-	keysOnce sync.Once
-	staff    []policytest.Key
-	outsider policytest.Key
-)
-
-func testKeys(t testing.TB) ([]policytest.Key, policytest.Key) {
-	keysOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dropbox-keys-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		staff = []policytest.Key{policytest.NewKey(t, dir, "ana"), policytest.NewKey(t, dir, "ben")}
-		outsider = policytest.NewKey(t, dir, "mallory")
-	})
-	return staff, outsider
-}
+// testKeys returns the shared staff keys and an outsider's key.
+var testKeys = policytest.Staff
 
 type testServer struct {
 	url   string

@@ -128,10 +128,22 @@ func loadPrivateKey(cmd *cobra.Command, opts decryptOptions) (openpgp.EntityList
 	if err != nil {
 		return nil, err
 	}
+	// Unlock only what decrypts: the encryption subkeys (or a primary key that encrypts, as an
+	// old RSA key may). Each unlock runs the key's S2K, Argon2 with 64 MiB for keytool's keys;
+	// the signing primary key is never needed here.
+	var unlock []*packet.PrivateKey
 	for _, e := range keys {
-		if err := e.DecryptPrivateKeys(pass); err != nil {
-			return nil, fmt.Errorf("the passphrase does not open %s; check it and try again", opts.key)
+		for i := range e.Subkeys {
+			if k := e.Subkeys[i].PrivateKey; k != nil && k.Encrypted && k.PubKeyAlgo.CanEncrypt() {
+				unlock = append(unlock, k)
+			}
 		}
+		if len(e.Subkeys) == 0 && e.PrivateKey.Encrypted && e.PrivateKey.PubKeyAlgo.CanEncrypt() {
+			unlock = append(unlock, e.PrivateKey)
+		}
+	}
+	if err := packet.DecryptPrivateKeys(unlock, pass); err != nil {
+		return nil, fmt.Errorf("the passphrase does not open %s; check it and try again", opts.key)
 	}
 	return keys, nil
 }

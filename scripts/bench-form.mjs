@@ -33,7 +33,10 @@ try {
       try { const e = JSON.parse(line); if (e.msg === 'listening') resolve(`http://${e.address}`); } catch { /* not JSON */ }
     });
   });
-  const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
+  // The Debian wrapper script's --version complains on this machine; ask the browser itself.
+  const probe = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] });
+  const chromiumVersion = `Chromium ${probe.version()}`;
+  await probe.close();
   const rows = [];
   for (const [mode, flags] of [['JIT', []], ['no JIT (--jitless)', ['--js-flags=--jitless']]]) {
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',

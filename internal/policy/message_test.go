@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -13,21 +12,8 @@ import (
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 )
 
-var (
-	keysOnce sync.Once
-	staff    []policytest.Key
-	outsider policytest.Key
-)
-
-// testKeys makes two staff keys and one outsider once for the whole package.
-func testKeys(t testing.TB) ([]policytest.Key, policytest.Key) {
-	keysOnce.Do(func() {
-		dir := t.TempDir()
-		staff = []policytest.Key{policytest.NewKey(t, dir, "ana"), policytest.NewKey(t, dir, "ben")}
-		outsider = policytest.NewKey(t, dir, "mallory")
-	})
-	return staff, outsider
-}
+// testKeys returns the shared staff keys and an outsider's key.
+var testKeys = policytest.Staff
 
 func TestValidateAcceptsMessagesForExactlyTheStaff(t *testing.T) {
 	staff, _ := testKeys(t)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -16,6 +17,26 @@ import (
 
 	"github.com/safe-complaints/dropbox/internal/policy"
 )
+
+var (
+	sharedOnce     sync.Once
+	sharedStaff    []Key
+	sharedOutsider Key
+)
+
+// Staff returns two staff keys and one outsider key, made once per test binary in a folder
+// that lives as long as the process.
+func Staff(t testing.TB) ([]Key, Key) {
+	sharedOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "policytest-keys-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sharedStaff = []Key{NewKey(t, dir, "ana"), NewKey(t, dir, "ben")}
+		sharedOutsider = NewKey(t, dir, "mallory")
+	})
+	return sharedStaff, sharedOutsider
+}
 
 // Passphrase protects every test key.
 const Passphrase = "test passphrase, never used for real"
