@@ -1,0 +1,78 @@
+package spool
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestStoreKeepsOnlyWhatPassesTheCheck(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Store(strings.NewReader("ciphertext"), func(r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, id+Ext))
+	if err != nil || string(got) != "ciphertext" {
+		t.Fatalf("stored %q, %v", got, err)
+	}
+	refused := errors.New("refused")
+	if _, err := s.Store(strings.NewReader("plaintext"), func(r io.Reader) error {
+		io.Copy(io.Discard, r)
+		return refused
+	}); !errors.Is(err, refused) {
+		t.Fatalf("Store = %v, want the check's error", err)
+	}
+	entries, _ := List(dir)
+	incoming, _ := os.ReadDir(filepath.Join(dir, incoming))
+	if len(entries) != 1 || len(incoming) != 0 {
+		t.Errorf("after a refusal: %d submissions, %d half-received files; want 1 and 0", len(entries), len(incoming))
+	}
+}
+
+func TestListSeesOnlyCompleteSubmissions(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, incoming), 0o700)
+	for _, name := range []string{
+		"0123456789abcdef0123456789abcdef.pgp", // a submission
+		"0123456789ABCDEF0123456789ABCDEF.pgp", // not a name the drop box writes
+		"notes.txt", "0123.pgp", ".DS_Store",
+		filepath.Join(incoming, "half-received"),
+	} {
+		os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600)
+	}
+	entries, err := List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].ID != "0123456789abcdef0123456789abcdef" || entries[0].Size != 1 {
+		t.Errorf("List = %+v, want only the one submission", entries)
+	}
+}
+
+func TestOpenClearsWhatACrashLeftAndCountsTheRest(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, incoming), 0o700)
+	os.WriteFile(filepath.Join(dir, incoming, "crashed"), []byte("half"), 0o600)
+	os.WriteFile(filepath.Join(dir, "0123456789abcdef0123456789abcdef.pgp"), make([]byte, 100), 0o600)
+	s, err := Open(dir, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, incoming)); len(left) != 0 {
+		t.Errorf("%d leftovers after Open", len(left))
+	}
+	if _, err := s.Store(strings.NewReader("x"), func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err }); !errors.Is(err, ErrOverQuota) {
+		t.Errorf("Store over quota = %v, want ErrOverQuota", err)
+	}
+}
