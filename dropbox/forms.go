@@ -108,7 +108,9 @@ func (s *server) submitForm(c echo.Context) error {
 		if sub, bodies, err = readForm(c.Request(), def); err != nil {
 			return "", err
 		}
-		return s.spool.Store(encrypted(sub, bodies, s.recipients), check)
+		ciphertext := encrypted(sub, bodies, s.recipients)
+		defer ciphertext.Close() // before the wipe: the encryption must be done with the buffers
+		return s.spool.Store(ciphertext, check)
 	})
 	var fe *formError
 	var he *echo.HTTPError
@@ -259,10 +261,26 @@ func optionLabel(f formField, value string) (string, bool) {
 	return "", false
 }
 
+// encryption is the ciphertext of a submission as it is being made.
+type encryption struct {
+	*io.PipeReader
+	done chan struct{}
+}
+
+// Close stops the encryption if the reader gave up early (a full disk, say) and waits for it to
+// end, so that nothing reads the plaintext buffers any more and no goroutine is left blocked.
+func (e *encryption) Close() error {
+	e.PipeReader.CloseWithError(errors.New("the ciphertext was not read to the end"))
+	<-e.done
+	return nil
+}
+
 // encrypted streams the encryption of the submission to the recipients.
-func encrypted(sub *submission.Submission, bodies []*chunks, recipients []*policy.Recipient) io.Reader {
+func encrypted(sub *submission.Submission, bodies []*chunks, recipients []*policy.Recipient) *encryption {
 	pr, pw := io.Pipe()
+	e := &encryption{PipeReader: pr, done: make(chan struct{})}
 	go func() {
+		defer close(e.done)
 		w, err := openpgp.Encrypt(pw, policy.Entities(recipients), nil, nil, nil, policy.EncryptConfig()) // nil hints: no file name, time 0
 		if err != nil {
 			pw.CloseWithError(err)
@@ -278,7 +296,7 @@ func encrypted(sub *submission.Submission, bodies []*chunks, recipients []*polic
 		}
 		pw.CloseWithError(w.Close())
 	}()
-	return pr
+	return e
 }
 
 // wipe overwrites the plaintext this request held. The garbage collector may have copies; this

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
@@ -160,6 +162,27 @@ func TestFormWithoutJavaScriptIsEncryptedOnArrival(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("plaintext reached the disk: %d files in TMPDIR", len(left))
+	}
+}
+
+func TestAnAbandonedEncryptionEndsAndLeavesNoGoroutine(t *testing.T) {
+	keys, _ := testKeys(t)
+	body := &chunks{}
+	body.Write(make([]byte, 4<<20))
+	sub := &submission.Submission{Procedure: "kok-complaints", Lang: "de",
+		Attachments: []submission.Attachment{{Name: "a", Size: body.size, SHA256: strings.Repeat("0", 64)}}}
+	before := runtime.NumGoroutine()
+	e := encrypted(sub, []*chunks{body}, policytest.Recipients(keys...))
+	io.CopyN(io.Discard, e, 1000) // the spool stops reading, as on a full disk
+	done := make(chan struct{})
+	go func() { e.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return: the encrypting goroutine is stuck")
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines before, %d after", before, after)
 	}
 }
 
