@@ -105,7 +105,7 @@ func (s *server) submitForm(c echo.Context) error {
 	defer func() { wipe(sub, bodies) }()
 	id, err := s.store(c, func(check func(io.Reader) error) (string, error) {
 		var err error
-		if sub, bodies, err = readForm(c.Request(), def); err != nil {
+		if sub, bodies, err = readForm(c.Request(), def, s.cfg.BodyLimit); err != nil {
 			return "", err
 		}
 		ciphertext := encrypted(sub, bodies, s.recipients)
@@ -173,7 +173,9 @@ func (s *server) formResult(c echo.Context, dir string, def *formDef, id string,
 }
 
 // readForm reads a multipart form into a submission, in memory, checking it against the form.
-func readForm(r *http.Request, def *formDef) (*submission.Submission, []*chunks, error) {
+// The memory it holds for attachments, counted by capacity, stays within limit (the body limit):
+// many tiny files must not make it allocate more than one large one.
+func readForm(r *http.Request, def *formDef, limit int64) (*submission.Submission, []*chunks, error) {
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		return nil, nil, &formError{http.StatusUnsupportedMediaType, "bad_form", "not multipart/form-data"}
@@ -185,6 +187,7 @@ func readForm(r *http.Request, def *formDef) (*submission.Submission, []*chunks,
 	values := map[string]string{}
 	sub := &submission.Submission{Procedure: def.Procedure, Lang: def.Lang}
 	var bodies []*chunks
+	held := &budget{left: limit}
 	mr := multipart.NewReader(r.Body, params["boundary"])
 	for {
 		part, err := mr.NextPart()
@@ -204,14 +207,17 @@ func readForm(r *http.Request, def *formDef) (*submission.Submission, []*chunks,
 				part.Close()
 				continue
 			}
-			body := &chunks{}
+			if len(sub.Attachments) == submission.MaxAttachments {
+				return sub, bodies, &formError{http.StatusRequestEntityTooLarge, "too_large", "too many attachments"}
+			}
+			body := &chunks{budget: held}
 			bodies = append(bodies, body) // before the copy, so a failed read is wiped too
 			h := sha256.New()
 			if _, err := io.Copy(io.MultiWriter(body, h), part); err != nil {
 				return sub, bodies, err
 			}
 			sub.Attachments = append(sub.Attachments, submission.Attachment{
-				Name: part.FileName(), Type: part.Header.Get("Content-Type"),
+				Name: submission.ShortName(part.FileName()), Type: part.Header.Get("Content-Type"),
 				Size: body.size, SHA256: hex.EncodeToString(h.Sum(nil)),
 			})
 			continue
@@ -229,11 +235,10 @@ func readForm(r *http.Request, def *formDef) (*submission.Submission, []*chunks,
 		if f.Type == "files" {
 			continue
 		}
-		if f.When != nil && values[f.When.Field] != f.When.Value {
+		if f.When != nil && answer(values, f.When.Field) != f.When.Value {
 			continue // not asked, so not kept, even if the browser sent something
 		}
-		// Browsers send a textarea's line breaks as CRLF; the script reads them as LF. One form.
-		value := strings.TrimSpace(strings.ReplaceAll(values[f.Name], "\r\n", "\n"))
+		value := answer(values, f.Name)
 		if f.Type == "choice" && value != "" {
 			label, ok := optionLabel(f, value)
 			if !ok {
@@ -246,10 +251,18 @@ func readForm(r *http.Request, def *formDef) (*submission.Submission, []*chunks,
 		}
 		sub.Fields = append(sub.Fields, submission.Field{Name: f.Name, Label: f.Label, Value: value})
 	}
-	if err := sub.Check(); err != nil {
+	if err := sub.CheckHeader(); errors.Is(err, submission.ErrHeaderTooLarge) {
+		return sub, bodies, &formError{http.StatusRequestEntityTooLarge, "too_large", "answers too long"}
+	} else if err != nil {
 		return sub, bodies, &formError{http.StatusBadRequest, "bad_form", err.Error()}
 	}
 	return sub, bodies, nil
+}
+
+// answer is a field's value as the form's script reads it: browsers send a textarea's line
+// breaks as CRLF, the script sees LF; both trim. One form, one plaintext, whichever way it came.
+func answer(values map[string]string, name string) string {
+	return strings.TrimSpace(strings.ReplaceAll(values[name], "\r\n", "\n"))
 }
 
 func optionLabel(f formField, value string) (string, bool) {
@@ -312,23 +325,39 @@ func wipe(sub *submission.Submission, bodies []*chunks) {
 	}
 }
 
-// chunks holds an attachment in fixed blocks: unlike a growing buffer, it never leaves copies of
-// the plaintext behind in memory it no longer controls, so wipe can overwrite all of it.
+// chunks holds an attachment in blocks that are never copied: unlike a growing buffer, it leaves
+// no copies of the plaintext in memory it no longer controls, so wipe can overwrite all of it.
+// Blocks double from 4 KiB to 256 KiB, so a tiny file holds 4 KiB, not 256 KiB, and every
+// block's capacity is charged to the request's budget.
 type chunks struct {
 	blocks [][]byte
 	size   int64
+	budget *budget
 }
 
-const chunkSize = 256 << 10
+// budget is what one request may still allocate for attachments.
+type budget struct{ left int64 }
+
+var errOverBudget = &formError{http.StatusRequestEntityTooLarge, "too_large", "attachments over the memory budget"}
+
+const (
+	firstChunk = 4 << 10
+	chunkSize  = 256 << 10
+)
 
 func (c *chunks) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		if len(c.blocks) == 0 || len(c.blocks[len(c.blocks)-1]) == chunkSize {
-			c.blocks = append(c.blocks, make([]byte, 0, chunkSize))
+		if len(c.blocks) == 0 || len(c.blocks[len(c.blocks)-1]) == cap(c.blocks[len(c.blocks)-1]) {
+			size := min(firstChunk<<len(c.blocks), chunkSize)
+			if c.budget.left < int64(size) {
+				return 0, errOverBudget
+			}
+			c.budget.left -= int64(size)
+			c.blocks = append(c.blocks, make([]byte, 0, size))
 		}
 		last := &c.blocks[len(c.blocks)-1]
-		k := min(len(p), chunkSize-len(*last))
+		k := min(len(p), cap(*last)-len(*last))
 		*last = append(*last, p[:k]...)
 		p = p[k:]
 	}

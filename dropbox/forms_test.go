@@ -167,7 +167,7 @@ func TestFormWithoutJavaScriptIsEncryptedOnArrival(t *testing.T) {
 
 func TestAnAbandonedEncryptionEndsAndLeavesNoGoroutine(t *testing.T) {
 	keys, _ := testKeys(t)
-	body := &chunks{}
+	body := &chunks{budget: &budget{left: 8 << 20}}
 	body.Write(make([]byte, 4<<20))
 	sub := &submission.Submission{Procedure: "kok-complaints", Lang: "de",
 		Attachments: []submission.Attachment{{Name: "a", Size: body.size, SHA256: strings.Repeat("0", 64)}}}
@@ -226,6 +226,23 @@ func TestFormRefusalsAreShownInTheFormsLanguage(t *testing.T) {
 				t.Errorf("spool holds %v after a refusal", files)
 			}
 		})
+	}
+	// Many tiny files: refused while reading, before they cost memory.
+	var many []formPart
+	many = append(many, formPart{name: "who", value: "affected"}, formPart{name: "what-happened", value: "x"})
+	for i := 0; i < 2000; i++ {
+		many = append(many, formPart{name: "files", file: "a"})
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	code, page := postForm(t, s.url+"/api/v1/forms/de/kok-complaints", many, []byte("x"))
+	runtime.ReadMemStats(&after)
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, "Zu groß.") {
+		t.Errorf("2,000 tiny files: %d %q, want 413 with the too-large message", code, page)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("2,000 tiny files allocated %d MiB", grew>>20)
 	}
 	for _, target := range []string{"/api/v1/forms/de/no-such-form", "/api/v1/forms/..%2f..%2fetc/passwd", "/api/v1/forms/xx/kok-complaints"} {
 		code, _ := postForm(t, s.url+target, []formPart{{name: "who", value: "affected"}}, nil)

@@ -15,9 +15,13 @@ var addressRE = regexp.MustCompile(`\[?[0-9a-fA-F:]*:[0-9a-fA-F:.]+\]?(:\d+)?|\b
 type scrubbedWriter struct{ log *slog.Logger }
 
 func (w scrubbedWriter) Write(p []byte) (int, error) {
-	msg := strings.TrimSpace(addressRE.ReplaceAllString(string(p), "[address]"))
-	w.log.Warn("http server", "message", msg)
+	w.log.Warn("http server", "message", scrub(string(p)))
 	return len(p), nil
+}
+
+// scrub removes addresses from a message before it is logged.
+func scrub(msg string) string {
+	return strings.TrimSpace(addressRE.ReplaceAllString(msg, "[address]"))
 }
 
 func serverErrorLog(l *slog.Logger) *log.Logger {

@@ -127,8 +127,10 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
-		// Uploads set their own, longer deadlines; everything else is quick.
-		ReadTimeout:    0,
+		// Everything but an upload is quick; uploads extend both deadlines for themselves
+		// (body_timeout), through http.ResponseController.
+		ReadTimeout:    60 * time.Second,
+		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    60 * time.Second,
 		MaxHeaderBytes: 16 << 10,
 		ErrorLog:       serverErrorLog(log),

@@ -5,10 +5,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -98,7 +100,9 @@ func (s *server) handleError(err error, c echo.Context) {
 			msg = http.StatusText(code)
 		}
 	} else {
-		s.log.Error("internal error", "error", err)
+		// Error texts can name the connection ("read tcp 127.0.0.1:8080->203.0.113.9:4711"):
+		// scrub them like net/http's own log.
+		s.log.Error("internal error", "error", scrub(err.Error()))
 	}
 	c.JSON(code, apiError{Error: msg})
 }
@@ -179,10 +183,17 @@ func (s *server) uploadError(err error) error {
 	case errors.Is(err, spool.ErrDiskFull):
 		s.log.Error("spool disk full", "error", err)
 		return fail(http.StatusInsufficientStorage, "the drop box has no room left; nothing was kept; please try again later")
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, http.ErrBodyReadAfterClose), isTimeout(err):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, http.ErrBodyReadAfterClose), isTimeout(err),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, net.ErrClosed), isNetError(err):
 		return fail(http.StatusBadRequest, "the upload did not arrive whole; nothing was kept; please send again")
 	}
 	return err
+}
+
+// isNetError reports a failure of the client's connection, which is no fault of the server.
+func isNetError(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne)
 }
 
 func isTimeout(err error) bool {

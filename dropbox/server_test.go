@@ -378,6 +378,7 @@ func TestScrubbedWriterRemovesAddresses(t *testing.T) {
 		"http: panic serving 203.0.113.9:4711: boom",
 		"http: TLS handshake error from [2001:db8::1]:443: EOF",
 		"http: TLS handshake error from 2001:db8::1: EOF",
+		"read tcp 127.0.0.1:8080->203.0.113.9:4711: read: connection reset by peer",
 	} {
 		fmt.Fprint(w, line)
 	}

@@ -25,9 +25,15 @@ import (
 	"github.com/safe-complaints/dropbox/internal/submission"
 )
 
-// maxAttachments bounds what one submission may make keytool write: far above the drop box's
-// body limit, far below a full drive.
-const maxAttachments = 1 << 30
+// maxAttachments bounds what one submission may make keytool write: twice the drop box's
+// default body limit. A message compressed inside its encryption (GnuPG's default) could
+// otherwise expand far beyond what was uploaded; decompression is capped the same way.
+const maxAttachments = 64 << 20
+
+var decryptConfig = func() *packet.Config {
+	limit := int64(maxAttachments + 2*submission.MaxHeader)
+	return &packet.Config{MaxDecompressedMessageSize: &limit}
+}()
 
 type decryptOptions struct {
 	key            string
@@ -88,6 +94,9 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 		return fmt.Errorf("reading the spool copy: %w", err)
 	}
 	if err := os.MkdirAll(opts.out, 0o700); err != nil {
+		return err
+	}
+	if err := removePartial(opts.out); err != nil {
 		return err
 	}
 	var results []result
@@ -175,7 +184,7 @@ func decryptOne(e spool.Entry, keyring openpgp.EntityList, ours []*packet.Public
 		}
 	}()
 
-	md, err := openpgp.ReadMessage(f, keyring, nil, &packet.Config{})
+	md, err := openpgp.ReadMessage(f, keyring, nil, decryptConfig)
 	if err != nil {
 		return nil, fmt.Errorf("cannot decrypt: %w", err)
 	}
@@ -205,6 +214,21 @@ func decryptOne(e spool.Entry, keyring openpgp.EntityList, ours []*packet.Public
 		return nil, err
 	}
 	return sub, nil
+}
+
+// removePartial deletes what an interrupted run (a crash, a pulled drive) left half-written:
+// plaintext whose integrity was never checked.
+func removePartial(out string) error {
+	leftovers, err := filepath.Glob(filepath.Join(out, ".partial-*"))
+	if err != nil {
+		return err
+	}
+	for _, dir := range leftovers {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("removing %s, left by an interrupted run: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // writeAttachments streams each attachment to its own file under safe, numbered names.
@@ -270,24 +294,38 @@ func safeName(name string) string {
 	return name
 }
 
+// printable drops control characters, keeping line breaks and tabs: summary.txt is read with cat
+// and less, and a sender must not be able to send escape sequences to a staff member's terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 func writeSummary(dir, id string, sub *submission.Submission, names []string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Submission %s\n", id)
 	fmt.Fprintf(&b, "Procedure:  %s\nLanguage:   %s\nDecrypted:  %s\n", sub.Procedure, sub.Lang, time.Now().Format("2006-01-02 15:04"))
 	for _, f := range sub.Fields {
-		fmt.Fprintf(&b, "\n%s  [%s]\n", f.Label, f.Name)
+		fmt.Fprintf(&b, "\n%s  [%s]\n", printable(f.Label), f.Name)
 		if f.Value == "" {
 			b.WriteString("    (no answer)\n")
 			continue
 		}
-		for _, line := range strings.Split(strings.ReplaceAll(f.Value, "\r\n", "\n"), "\n") {
+		for _, line := range strings.Split(printable(strings.ReplaceAll(f.Value, "\r\n", "\n")), "\n") {
 			fmt.Fprintf(&b, "    %s\n", line)
 		}
 	}
 	if len(sub.Attachments) > 0 {
 		b.WriteString("\nAttachments (in attachments/)\n")
 		for i, a := range sub.Attachments {
-			fmt.Fprintf(&b, "    %s\n        sent as %q, %s, %d bytes, SHA-256 %s\n", names[i], a.Name, a.Type, a.Size, a.SHA256)
+			fmt.Fprintf(&b, "    %s\n        sent as %q, %s, %d bytes, SHA-256 %s\n", names[i], a.Name, printable(a.Type), a.Size, a.SHA256)
 		}
 	}
 	if err := writeFile(filepath.Join(dir, "summary.txt"), []byte(b.String())); err != nil {

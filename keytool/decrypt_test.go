@@ -31,3 +31,10 @@ func TestSafeNameMakesOneHarmlessPathElement(t *testing.T) {
 		t.Errorf("a long name became %q (%d bytes)", long, len(long))
 	}
 }
+
+func TestPrintableKeepsTextAndLineBreaksButNoEscapes(t *testing.T) {
+	in := "Zeile 1\n\tZeile 2 \x1b[2J\x1b]0;owned\x07 ende \u202e \u0085"
+	if got, want := printable(in), "Zeile 1\n\tZeile 2 [2J]0;owned ende  "; got != want {
+		t.Errorf("printable = %q, want %q", got, want)
+	}
+}

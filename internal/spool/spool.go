@@ -79,7 +79,9 @@ func (s *Spool) size() (int64, error) {
 
 // Store writes a submission durably. It copies r into a new file while check reads the same
 // bytes; if check fails, or r fails, nothing is kept. The id is returned only once the file and
-// its name are on disk.
+// its name are on disk. The first bytes (held, 128 KiB) stay in memory until check has read
+// past them: the session keys and the start of the encrypted data are judged before anything
+// touches the disk, so a body that is not ciphertext at all never gets there.
 func (s *Spool) Store(r io.Reader, check func(io.Reader) error) (id string, err error) {
 	if err := s.checkQuota(); err != nil {
 		return "", err
@@ -89,36 +91,88 @@ func (s *Spool) Store(r io.Reader, check func(io.Reader) error) (id string, err 
 		return "", err
 	}
 	id = hex.EncodeToString(raw[:])
-	tmp, err := os.CreateTemp(filepath.Join(s.dir, incoming), "*")
-	if err != nil {
-		return "", diskError(err)
-	}
+	out := &heldFile{dir: filepath.Join(s.dir, incoming)}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			out.discard()
 		}
 	}()
-	counter := &countingWriter{w: tmp}
-	if err = check(io.TeeReader(r, counter)); err != nil {
+	if err = check(io.TeeReader(r, out)); err != nil {
 		return "", diskError(err)
 	}
-	if err = tmp.Sync(); err != nil {
+	if err = out.sync(); err != nil {
 		return "", diskError(err)
 	}
-	if err = tmp.Close(); err != nil {
-		return "", diskError(err)
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(s.dir, id+Ext)); err != nil {
+	final := filepath.Join(s.dir, id+Ext)
+	if err = os.Rename(out.f.Name(), final); err != nil {
 		return "", diskError(err)
 	}
 	if err = syncDir(s.dir); err != nil {
+		// The name may not survive a crash, so it was not promised: take it back.
+		os.Remove(final)
 		return "", diskError(err)
 	}
 	s.mu.Lock()
-	s.used += counter.n
+	s.used += out.n
 	s.mu.Unlock()
 	return id, nil
+}
+
+// held is how much of an upload stays in memory before its file is created.
+const held = 128 << 10
+
+// heldFile is a temporary file in .incoming that is created only when held bytes have come.
+type heldFile struct {
+	dir string
+	buf []byte
+	f   *os.File
+	n   int64
+}
+
+func (h *heldFile) Write(p []byte) (int, error) {
+	h.n += int64(len(p))
+	if h.f == nil && len(h.buf)+len(p) <= held {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	if err := h.open(); err != nil {
+		return 0, err
+	}
+	return h.f.Write(p)
+}
+
+func (h *heldFile) open() error {
+	if h.f != nil {
+		return nil
+	}
+	f, err := os.CreateTemp(h.dir, "*")
+	if err != nil {
+		return err
+	}
+	h.f = f
+	_, err = f.Write(h.buf)
+	clear(h.buf)
+	h.buf = nil
+	return err
+}
+
+// sync writes what is still held, then syncs and closes the file.
+func (h *heldFile) sync() error {
+	if err := h.open(); err != nil {
+		return err
+	}
+	if err := h.f.Sync(); err != nil {
+		return err
+	}
+	return h.f.Close()
+}
+
+func (h *heldFile) discard() {
+	clear(h.buf)
+	if h.f != nil {
+		h.f.Close()
+		os.Remove(h.f.Name())
+	}
 }
 
 func (s *Spool) checkQuota() error {
@@ -140,17 +194,6 @@ func (s *Spool) checkQuota() error {
 		return ErrOverQuota
 	}
 	return nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func diskError(err error) error {

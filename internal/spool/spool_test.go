@@ -40,6 +40,37 @@ func TestStoreKeepsOnlyWhatPassesTheCheck(t *testing.T) {
 	}
 }
 
+func TestARefusalInTheFirstBytesNeverTouchesTheDisk(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawFile bool
+	_, err = s.Store(strings.NewReader(strings.Repeat("plaintext ", 10000)), func(r io.Reader) error {
+		buf := make([]byte, 64<<10) // as the validator's reader does: one large read, then a verdict
+		io.ReadFull(r, buf)
+		left, _ := os.ReadDir(filepath.Join(dir, incoming))
+		sawFile = len(left) > 0
+		return errors.New("not an OpenPGP message")
+	})
+	if err == nil || sawFile {
+		t.Errorf("Store = %v; a file existed while the first bytes were judged: %v", err, sawFile)
+	}
+	// A large upload does reach the disk as it streams, not all in memory.
+	var streamed bool
+	_, err = s.Store(strings.NewReader(strings.Repeat("c", 1<<20)), func(r io.Reader) error {
+		io.CopyN(io.Discard, r, 512<<10)
+		left, _ := os.ReadDir(filepath.Join(dir, incoming))
+		streamed = len(left) == 1
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	if err != nil || !streamed {
+		t.Errorf("Store = %v; file while streaming: %v", err, streamed)
+	}
+}
+
 func TestListSeesOnlyCompleteSubmissions(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, incoming), 0o700)

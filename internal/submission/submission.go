@@ -15,6 +15,7 @@ import (
 	"hash"
 	"io"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -112,13 +113,49 @@ func (s *Submission) Check() error {
 	return nil
 }
 
-// TotalSize is the sum of the attachments' sizes.
-func (s *Submission) TotalSize() int64 {
+// TotalSize is the sum of the attachments' sizes, or -1 when it passes max: a header may
+// declare any sizes, and a sum that wrapped around must not pass a limit.
+func (s *Submission) TotalSize(max int64) int64 {
 	var n int64
 	for _, a := range s.Attachments {
+		if a.Size > max-n {
+			return -1
+		}
 		n += a.Size
 	}
 	return n
+}
+
+// CheckHeader runs Check and also checks that the header fits its line: what a writer must do
+// before it encrypts, so that a submission that readers would refuse is never sent.
+func (s *Submission) CheckHeader() error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	_, err := marshalHeader(s)
+	return err
+}
+
+// ErrHeaderTooLarge is returned when the answers together do not fit the header's line.
+var ErrHeaderTooLarge = errors.New("the answers are longer than a submission can hold")
+
+// ShortName shortens a file name to MaxNameBytes of UTF-8, keeping its extension.
+func ShortName(name string) string {
+	if len(name) <= MaxNameBytes {
+		return name
+	}
+	ext := name[strings.LastIndexByte(name, '.')+1:]
+	if !strings.Contains(name, ".") || len(ext) > 16 {
+		ext = ""
+	} else {
+		ext = "." + ext
+	}
+	stem := strings.TrimSuffix(name, ext)
+	for len(stem)+len(ext) > MaxNameBytes {
+		_, size := utf8.DecodeLastRuneInString(stem)
+		stem = stem[:len(stem)-size]
+	}
+	return stem + ext
 }
 
 // Write writes the plaintext: the header, then each body in order. Each body must hold exactly
@@ -167,7 +204,7 @@ func marshalHeader(s *Submission) ([]byte, error) {
 		return nil, err
 	}
 	if buf.Len() > MaxHeader {
-		return nil, fmt.Errorf("the header is %d bytes; at most %d", buf.Len(), MaxHeader)
+		return nil, fmt.Errorf("%w: the header is %d bytes; at most %d", ErrHeaderTooLarge, buf.Len(), MaxHeader)
 	}
 	return buf.Bytes(), nil
 }
@@ -196,8 +233,7 @@ func NewReader(r io.Reader, maxAttachments int64) (*Reader, error) {
 		return nil, err
 	}
 	var s Submission
-	dec := json.NewDecoder(bytes.NewReader(line))
-	if err := dec.Decode(&s); err != nil {
+	if err := json.Unmarshal(line, &s); err != nil { // one JSON value and nothing else on the line
 		return nil, fmt.Errorf("the header is not valid JSON: %w", err)
 	}
 	if err := s.Check(); err != nil {
@@ -209,8 +245,8 @@ func NewReader(r io.Reader, maxAttachments int64) (*Reader, error) {
 	if s.Attachments == nil {
 		s.Attachments = []Attachment{}
 	}
-	if s.TotalSize() > maxAttachments {
-		return nil, fmt.Errorf("%w: %d bytes declared, %d accepted", ErrTooLarge, s.TotalSize(), maxAttachments)
+	if s.TotalSize(maxAttachments) < 0 {
+		return nil, fmt.Errorf("%w: more than %d bytes declared", ErrTooLarge, maxAttachments)
 	}
 	return &Reader{r: br, sub: &s}, nil
 }
@@ -239,7 +275,7 @@ func (r *Reader) Submission() *Submission { return r.sub }
 // end checks the SHA-256; a mismatch is an error from Read. After the last attachment Next
 // returns io.EOF, having checked that nothing follows.
 func (r *Reader) Next() (*Attachment, io.Reader, error) {
-	if r.current != nil && r.current.left > 0 {
+	if r.current != nil {
 		if _, err := io.Copy(io.Discard, r.current); err != nil {
 			return nil, nil, err
 		}
@@ -260,15 +296,17 @@ func (r *Reader) Next() (*Attachment, io.Reader, error) {
 }
 
 type attachmentReader struct {
-	r    io.Reader
-	a    *Attachment
-	left int64
-	h    hash.Hash
+	r       io.Reader
+	a       *Attachment
+	left    int64
+	h       hash.Hash
+	checked bool
+	bad     error
 }
 
 func (ar *attachmentReader) Read(p []byte) (int, error) {
 	if ar.left == 0 {
-		return 0, io.EOF
+		return 0, ar.finish()
 	}
 	if int64(len(p)) > ar.left {
 		p = p[:ar.left]
@@ -277,8 +315,8 @@ func (ar *attachmentReader) Read(p []byte) (int, error) {
 	ar.h.Write(p[:n])
 	ar.left -= int64(n)
 	if ar.left == 0 {
-		if got := hex.EncodeToString(ar.h.Sum(nil)); got != ar.a.SHA256 {
-			return n, fmt.Errorf("attachment %q: its SHA-256 is %s, the header says %s", ar.a.Name, got, ar.a.SHA256)
+		if err := ar.finish(); err != io.EOF {
+			return n, err
 		}
 		return n, nil
 	}
@@ -286,4 +324,18 @@ func (ar *attachmentReader) Read(p []byte) (int, error) {
 		return n, fmt.Errorf("attachment %q: the submission ends %d bytes early", ar.a.Name, ar.left)
 	}
 	return n, err
+}
+
+// finish checks the hash once every byte was read, the empty attachment's included.
+func (ar *attachmentReader) finish() error {
+	if !ar.checked {
+		ar.checked = true
+		if got := hex.EncodeToString(ar.h.Sum(nil)); got != ar.a.SHA256 {
+			ar.bad = fmt.Errorf("attachment %q: its SHA-256 is %s, the header says %s", ar.a.Name, got, ar.a.SHA256)
+		}
+	}
+	if ar.bad != nil {
+		return ar.bad
+	}
+	return io.EOF
 }

@@ -3,6 +3,7 @@ package submission_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -145,6 +146,9 @@ func TestInvalidPlaintexts(t *testing.T) {
 		{"truncated attachment", "ends", good[:len(good)-5], 1 << 20},
 		{"trailing bytes", "follow the last attachment", append(bytes.Clone(good), 'x'), 1 << 20},
 		{"changed attachment", "SHA-256", append(bytes.Clone(good[:len(good)-1]), good[len(good)-1]^1), 1 << 20},
+		{"empty attachment with a wrong hash", "SHA-256", header(`{"procedure":"kok-complaints","lang":"en","attachments":[{"name":"a","type":"","size":0,"sha256":"` + strings.Repeat("0", 64) + `"}]}`), 1 << 20},
+		{"sizes that wrap around", "larger than this reader accepts", header(`{"procedure":"kok-complaints","lang":"en","attachments":[` + strings.Repeat(`{"name":"a","type":"","size":4611686018427387904,"sha256":"`+strings.Repeat("0", 64)+`"},`, 3) + `{"name":"a","type":"","size":4611686018427387904,"sha256":"` + strings.Repeat("0", 64) + `"}]}`), 1 << 30},
+		{"text after the header object", "not valid JSON", header(`{"procedure":"kok-complaints","lang":"en"} and more`), 1 << 20},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -172,6 +176,25 @@ func readAll(plain []byte, limit int64) error {
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			return err
 		}
+	}
+}
+
+func TestShortNameKeepsTheExtension(t *testing.T) {
+	long := strings.Repeat("照", 200) + ".jpeg"
+	got := submission.ShortName(long)
+	if len(got) > submission.MaxNameBytes || !strings.HasSuffix(got, ".jpeg") || !strings.HasPrefix(got, "照照") {
+		t.Errorf("ShortName = %q (%d bytes)", got, len(got))
+	}
+	if submission.ShortName("a.pdf") != "a.pdf" {
+		t.Error("a short name was changed")
+	}
+}
+
+func TestCheckHeaderRefusesAnswersTooLongForTheLine(t *testing.T) {
+	s := &submission.Submission{Procedure: "kok-complaints", Lang: "en",
+		Fields: []submission.Field{{Name: "a", Label: "A", Value: strings.Repeat("\n", submission.MaxHeader/2)}}}
+	if err := s.CheckHeader(); !errors.Is(err, submission.ErrHeaderTooLarge) {
+		t.Errorf("CheckHeader = %v, want ErrHeaderTooLarge", err)
 	}
 }
 
