@@ -477,6 +477,16 @@ func TestKeysTooWeakAreRefusedAtStart(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "RSA with 2048 bits; at least 3072") {
 		t.Errorf("a 2048-bit RSA recipient: %v\n%s", err, out)
 	}
+	// A good key whose newest encryption subkey is weak: senders would pick the weak one.
+	good := g.newKey(dir, "later", "ed25519", "cv25519")
+	fpr := regexp.MustCompile(`fpr:::::::::([0-9A-F]{40}):`).FindStringSubmatch(string(g.run("--list-keys", "--with-colons", "later@example.org")))[1]
+	time.Sleep(1100 * time.Millisecond) // a later creation time, so it is the newest
+	g.run("--quick-add-key", fpr, "rsa2048", "encr", "0")
+	os.WriteFile(good.pub, g.run("--armor", "--export", fpr), 0o644)
+	out, err = exec.Command(bin, "serve", "--config", "../config.toml", "--listen", "127.0.0.1:0", "--spool", filepath.Join(dir, "s"), "--recipient", good.pub).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "senders would encrypt to its newest subkey") {
+		t.Errorf("a key whose newest subkey is RSA-2048: %v\n%s", err, out)
+	}
 	out, err = exec.Command(bin, "serve", "--config", "../config.toml", "--listen", "127.0.0.1:0", "--spool", filepath.Join(dir, "s"), "--recipient", weak.key).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "holds a private key") {
 		t.Errorf("a private key as recipient: %v\n%s", err, out)

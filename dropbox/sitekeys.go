@@ -35,7 +35,7 @@ func checkSiteKeys(site fs.FS, recipients []*policy.Recipient) error {
 	}
 	var serving []string
 	for _, r := range recipients {
-		serving = append(serving, r.Fingerprint())
+		serving = append(serving, r.KeyFingerprints())
 	}
 	slices.Sort(serving)
 	if !slices.Equal(built, serving) {
@@ -57,7 +57,11 @@ func siteFingerprints(raw []byte) ([]string, error) {
 			return nil, err
 		}
 		for _, e := range keys {
-			out = append(out, fmt.Sprintf("%X", e.PrimaryKey.Fingerprint))
+			r, err := policy.NewRecipient(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r.KeyFingerprints())
 		}
 	}
 	slices.Sort(out)

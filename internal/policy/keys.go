@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,7 +152,28 @@ func NewRecipient(e *openpgp.Entity) (*Recipient, error) {
 		}
 		return nil, errors.New("the key has no valid encryption subkey")
 	}
+	// Senders (OpenPGP.js, go-crypto, GnuPG) encrypt to the newest valid encryption subkey: that
+	// one must be acceptable, or every submission to this key would be refused.
+	chosen, err := e.EncryptionKeyWithError(now, &packet.Config{MinRSABits: 1024})
+	if err != nil {
+		return nil, fmt.Errorf("senders find no encryption key in it: %w", err)
+	}
+	if !slices.ContainsFunc(r.Keys, func(k *packet.PublicKey) bool { return bytes.Equal(k.Fingerprint, chosen.PublicKey.Fingerprint) }) {
+		return nil, fmt.Errorf("senders would encrypt to its newest subkey %X, which this system does not accept (%s); revoke that subkey or make a new key with keytool keygen",
+			chosen.PublicKey.Fingerprint, CheckEncryptionKey(chosen.PublicKey))
+	}
 	return r, nil
+}
+
+// KeyFingerprints names the primary key and every accepted encryption key: two copies of a key
+// that differ in their subkeys (one revoked since, say) do not match.
+func (r *Recipient) KeyFingerprints() string {
+	parts := []string{r.Fingerprint()}
+	for _, k := range r.Keys {
+		parts = append(parts, fmt.Sprintf("%X", k.Fingerprint))
+	}
+	slices.Sort(parts[1:])
+	return strings.Join(parts, "/")
 }
 
 // CheckEncryptionKey says whether a key may be used to encrypt submissions: X25519 or X448 (v4 or

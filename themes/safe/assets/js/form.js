@@ -7,6 +7,11 @@
 import { readKey, createMessage, encrypt } from 'openpgp/lightweight';
 
 const MAGIC = 'complaint-submission/1\n';
+// The format's limits (docs/format.md): checked here, before encrypting, because the server
+// cannot look inside the ciphertext and staff would find a submission they cannot read.
+const MAX_HEADER = 1 << 20;
+const MAX_ATTACHMENTS = 100;
+const MAX_NAME_BYTES = 255;
 
 const form = document.querySelector('form[data-encrypt]');
 if (form && globalThis.crypto && crypto.subtle) {
@@ -33,6 +38,8 @@ function start(form) {
   const updateWhen = () => {
     for (const f of whenFields) {
       f.hidden = value(form, f.dataset.whenField) !== f.dataset.whenValue;
+      // A hidden question is not asked: it must not block sending, and is not sent.
+      for (const input of f.querySelectorAll('input, textarea')) input.disabled = f.hidden;
     }
   };
   form.addEventListener('change', (event) => {
@@ -43,8 +50,9 @@ function start(form) {
 
   const files = () => [...form.querySelectorAll('input[type=file]')].flatMap((i) => [...i.files]);
   const checkSize = () => {
-    const total = files().reduce((n, f) => n + f.size, 0);
-    if (total > maxBytes) {
+    const chosen = files();
+    const total = chosen.reduce((n, f) => n + f.size, 0);
+    if (total > maxBytes || chosen.length > MAX_ATTACHMENTS) {
       show('error', msg('tooLarge'));
       return false;
     }
@@ -125,11 +133,25 @@ function start(form) {
   }
 }
 
-// value is the answer to a field as the server would read it from the same form.
+// value is the answer to a field as the server would read it from the same form: the checked
+// option of a choice, or the trimmed text.
 function value(form, name) {
-  const el = form.elements.namedItem(name);
-  if (!el) return '';
-  return (el.value || '').trim();
+  const checked = form.querySelector(`input[type=radio][name="${CSS.escape(name)}"]:checked`);
+  if (checked) return checked.value;
+  const el = form.querySelector(`input[type=text][name="${CSS.escape(name)}"], textarea[name="${CSS.escape(name)}"]`);
+  return el && !el.disabled ? el.value.trim() : '';
+}
+
+// shortName keeps a file name within the format's 255 bytes of UTF-8, keeping its extension,
+// as the server does for forms sent without JavaScript.
+function shortName(name) {
+  const enc = new TextEncoder();
+  if (enc.encode(name).length <= MAX_NAME_BYTES) return name;
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 17 ? name.slice(dot) : '';
+  let stem = [...name.slice(0, name.length - ext.length)];
+  while (enc.encode(stem.join('') + ext).length > MAX_NAME_BYTES) stem.pop();
+  return stem.join('') + ext;
 }
 
 // buildPlaintext writes the format-v1 plaintext: magic, header line, then the attachments.
@@ -151,14 +173,18 @@ async function buildPlaintext(form, fields, files) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
     header.attachments.push({
-      name: file.name,
-      type: file.type,
+      name: shortName(file.name),
+      type: file.type || 'application/octet-stream', // what a browser sends without JavaScript
       size: bytes.length,
       sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join(''),
     });
     bodies.push(bytes);
   }
   const head = new TextEncoder().encode(MAGIC + JSON.stringify(header) + '\n');
+  if (head.length - MAGIC.length > MAX_HEADER) {
+    bodies.forEach((b) => b.fill(0));
+    throw Object.assign(new Error('answers too long'), { kind: 'tooLarge' });
+  }
   const out = new Uint8Array(head.length + bodies.reduce((n, b) => n + b.length, 0));
   out.set(head, 0);
   let offset = head.length;
