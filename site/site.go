@@ -2,7 +2,7 @@
 // so that the drop box binary carries the site and the endpoint together.
 //
 // Build it with `go generate ./site` (or `make site`); the output lands in site/public/, which git
-// ignores. Before the first build only a placeholder is embedded and Built reports false.
+// ignores. Before the first build only a placeholder is embedded.
 // The build fails on a template warning or a missing i18n string (--panicOnWarning turns the
 // warnings of --printI18nWarnings into a failure) and on a broken link (see docs/site.md).
 // The tests in this package check the built pages; run them after a build.
@@ -25,10 +25,4 @@ func Files() fs.FS {
 		panic(err) // the embed pattern guarantees the folder
 	}
 	return sub
-}
-
-// Built reports whether the embedded site was built (and is not the bare placeholder).
-func Built() bool {
-	_, err := fs.Stat(Files(), "index.html")
-	return err == nil
 }

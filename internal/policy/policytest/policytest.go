@@ -77,7 +77,7 @@ func armorTo(t testing.TB, w io.Writer, blockType string, serialize func(io.Writ
 	}
 }
 
-// WriteKey stores an armored public and private key pair (from any tool) as a Key.
+// writeKey stores an armored public and private key pair and loads it as a recipient.
 func writeKey(t testing.TB, dir, name string, pub, priv []byte) Key {
 	t.Helper()
 	k := Key{
@@ -96,11 +96,6 @@ func writeKey(t testing.TB, dir, name string, pub, priv []byte) Key {
 	}
 	k.Recipient, k.Public = r, r.Entity
 	return k
-}
-
-// FromFiles wraps armored key files made by another tool (GnuPG) as a Key.
-func FromFiles(t testing.TB, dir, name string, pub, priv []byte) Key {
-	return writeKey(t, dir, name, pub, priv)
 }
 
 // Recipients returns the policy recipients of keys.
