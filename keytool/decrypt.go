@@ -40,6 +40,7 @@ type decryptOptions struct {
 	passphraseFile string
 	in             string
 	out            string
+	clean          bool
 }
 
 func newDecryptCmd() *cobra.Command {
@@ -53,9 +54,21 @@ Each submission becomes CASES/<id>/ with summary.txt (the answers in order, with
 questions the person saw), submission.json (the same, for other tools) and attachments/.
 A submission is kept only when it decrypted completely and its integrity check passed.
 Submissions decrypted before are skipped, so you can run it again after copying more.
-Nothing is written outside CASES. It ends with a table, and fails if anything failed.`,
+Nothing is written outside CASES. It ends with a table, and fails if anything failed.
+
+SPOOL must hold the submission files themselves, named <32 hex digits>.pgp as the drop box
+names them. Anything there that looks like a submission but cannot be read as one (a link,
+a folder, a renamed copy) is listed with what to do, and the run fails until it is fixed;
+other files (notes) are only mentioned.
+
+While a submission is decrypted, its plaintext is written to CASES/.partial-<id>-<random>/
+and becomes CASES/<id>/ only after the integrity check at the end. If keytool is stopped
+midway (killed, a crash, a pulled drive), that folder stays behind with plaintext that was
+never checked. The next run removes every CASES/.partial-* folder first, before it asks for
+the passphrase; --clean removes them and does nothing else.`,
 		Example: `  keytool decrypt --key /media/keys/ana-weber.key.asc --in /media/usb/spool --out /media/usb/cases
-  keytool decrypt --key ana.key.asc --passphrase-file /dev/shm/pass --in spool-copy --out cases`,
+  keytool decrypt --key ana.key.asc --passphrase-file /dev/shm/pass --in spool-copy --out cases
+  keytool decrypt --clean --out /media/usb/cases`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDecrypt(cmd, opts)
@@ -66,9 +79,8 @@ Nothing is written outside CASES. It ends with a table, and fails if anything fa
 	f.StringVar(&opts.passphraseFile, "passphrase-file", "", "read the key's passphrase from this file's first line instead of asking")
 	f.StringVar(&opts.in, "in", "", "the copy of the spool folder")
 	f.StringVar(&opts.out, "out", "", "the folder for the case folders (made if missing)")
-	for _, name := range []string{"key", "in", "out"} {
-		cmd.MarkFlagRequired(name)
-	}
+	f.BoolVar(&opts.clean, "clean", false, "only remove the unfinished case folders (.partial-*) an interrupted run left in --out")
+	cmd.MarkFlagRequired("out")
 	return cmd
 }
 
@@ -78,6 +90,35 @@ type result struct {
 }
 
 func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
+	// First of all, before the key and the passphrase: unchecked plaintext must not stay on the
+	// drive because the next run was given a wrong passphrase or stopped at its prompt.
+	removed, err := removePartial(opts.out)
+	if err != nil {
+		return err
+	}
+	if opts.clean {
+		if removed == 0 {
+			fmt.Fprintf(cmd.OutOrStdout(), "nothing to remove: no unfinished case folders (.partial-*) in %s\n", opts.out)
+		} else {
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %s (.partial-*, plaintext an interrupted run left unchecked) from %s\n", count(removed, "unfinished case folder"), opts.out)
+		}
+		return nil
+	}
+	if removed > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "keytool: removed %s (.partial-*) that an interrupted run left in %s; their submissions are decrypted again below\n", count(removed, "unfinished case folder"), opts.out)
+	}
+	if opts.key == "" || opts.in == "" {
+		return errors.New("decrypt needs --key KEYFILE and --in SPOOL (or --clean, to only remove what an interrupted run left in --out)")
+	}
+	// The spool copy is read before the passphrase is asked for, so a wrong --in fails at once.
+	entries, err := spool.List(opts.in)
+	if err != nil {
+		return fmt.Errorf("reading the spool copy: %w", err)
+	}
+	notRead, others, err := strays(opts.in)
+	if err != nil {
+		return fmt.Errorf("reading the spool copy: %w", err)
+	}
 	keyring, err := loadPrivateKey(cmd, opts)
 	if err != nil {
 		return err
@@ -89,14 +130,7 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 		}
 		ours = append(ours, e.PrimaryKey)
 	}
-	entries, err := spool.List(opts.in)
-	if err != nil {
-		return fmt.Errorf("reading the spool copy: %w", err)
-	}
 	if err := os.MkdirAll(opts.out, 0o700); err != nil {
-		return err
-	}
-	if err := removePartial(opts.out); err != nil {
 		return err
 	}
 	var results []result
@@ -116,9 +150,22 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 		detail := fmt.Sprintf("%s, %s, %s, %s", sub.Procedure, sub.Lang, count(len(sub.Fields), "field"), count(len(sub.Attachments), "attachment"))
 		results = append(results, result{e.ID, "decrypted", detail})
 	}
-	printResults(cmd.OutOrStdout(), results, len(entries))
+	printResults(cmd.OutOrStdout(), append(results, notRead...), len(entries))
+	if len(others) > 0 {
+		if len(others) > 10 {
+			others = append(others[:10], fmt.Sprintf("and %d more", len(others)-10))
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Also in %s, not submissions, left alone: %s\n", opts.in, strings.Join(others, ", "))
+	}
+	var problems []string
+	if len(notRead) > 0 {
+		problems = append(problems, fmt.Sprintf("%s in %s %s like submissions but could not be read as one", count(len(notRead), "entry"), opts.in, plural(len(notRead), "looks", "look")))
+	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d submissions failed; nothing of them was kept; see the table above", failed, len(entries))
+		problems = append(problems, fmt.Sprintf("%d of %d submissions failed and nothing of them was kept", failed, len(entries)))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s; the table above says why and what to do", strings.Join(problems, ", and "))
 	}
 	return nil
 }
@@ -216,19 +263,20 @@ func decryptOne(e spool.Entry, keyring openpgp.EntityList, ours []*packet.Public
 	return sub, nil
 }
 
-// removePartial deletes what an interrupted run (a crash, a pulled drive) left half-written:
-// plaintext whose integrity was never checked.
-func removePartial(out string) error {
+// removePartial deletes what an interrupted run (killed, a crash, a pulled drive) left
+// half-written, plaintext whose integrity was never checked, and says how many folders it
+// removed. A missing out has none.
+func removePartial(out string) (int, error) {
 	leftovers, err := filepath.Glob(filepath.Join(out, ".partial-*"))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, dir := range leftovers {
 		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("removing %s, left by an interrupted run: %w", dir, err)
+			return 0, fmt.Errorf("removing %s, left unchecked by an interrupted run: %w; remove it by hand (rm -r)", dir, err)
 		}
 	}
-	return nil
+	return len(leftovers), nil
 }
 
 // writeAttachments streams each attachment to its own file under safe, numbered names.
@@ -346,7 +394,17 @@ func count(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
+	if strings.HasSuffix(noun, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
+	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func printResults(w io.Writer, results []result, total int) {
@@ -358,5 +416,8 @@ func printResults(w io.Writer, results []result, total int) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.id, r.status, r.detail)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d submissions: %d decrypted, %d skipped, %d failed\n", total, counts["decrypted"], counts["skipped"], counts["failed"])
+	fmt.Fprintf(w, "%s: %d decrypted, %d skipped, %d failed\n", count(total, "submission"), counts["decrypted"], counts["skipped"], counts["failed"])
+	if n := counts[notReadStatus]; n > 0 {
+		fmt.Fprintf(w, "%s %s like submissions but %s not read\n", count(n, "entry"), plural(n, "looks", "look"), plural(n, "was", "were"))
+	}
 }
