@@ -29,8 +29,11 @@ var nameRE = regexp.MustCompile(`^[0-9a-f]{32}\.pgp$`)
 var (
 	// ErrDiskFull means the file system has no room: nothing was kept.
 	ErrDiskFull = errors.New("the spool's disk is full")
-	// ErrOverQuota means the spool holds its configured quota: staff must collect submissions.
+	// ErrOverQuota means the submission would take the spool past its configured quota: staff
+	// must collect submissions.
 	ErrOverQuota = errors.New("the spool is over its quota")
+	// ErrLonger means a submission was longer than the size reserved for it.
+	ErrLonger = errors.New("the submission is longer than the size reserved for it")
 )
 
 // Spool is a folder of submissions.
@@ -38,8 +41,9 @@ type Spool struct {
 	dir   string
 	quota int64 // bytes; 0 for none
 
-	mu   sync.Mutex
-	used int64
+	mu       sync.Mutex
+	used     int64 // bytes of stored submissions
+	reserved int64 // bytes reserved by submissions being stored
 }
 
 // Open prepares dir (mode 0700), removes what a crash left half-received, and counts what is there.
@@ -82,21 +86,32 @@ func (s *Spool) size() (int64, error) {
 // its name are on disk. The first bytes (held, 128 KiB) stay in memory until check has read
 // past them: the session keys and the start of the encrypted data are judged before anything
 // touches the disk, so a body that is not ciphertext at all never gets there.
-func (s *Spool) Store(r io.Reader, check func(io.Reader) error) (id string, err error) {
-	if err := s.checkQuota(); err != nil {
+//
+// size is the most bytes the submission may have. It is reserved against the quota before the
+// first byte is read and the rest given back at the end, so that uploads running side by side can
+// never take the spool past its quota together; a submission longer than size is refused.
+func (s *Spool) Store(r io.Reader, size int64, check func(io.Reader) error) (id string, err error) {
+	if err := s.reserve(size); err != nil {
 		return "", err
 	}
+	out := &heldFile{dir: filepath.Join(s.dir, incoming), max: size}
+	defer func() {
+		s.mu.Lock()
+		s.reserved -= size
+		if err == nil {
+			s.used += out.n
+		}
+		s.mu.Unlock()
+		if err != nil {
+			out.discard()
+		}
+		out.release()
+	}()
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", err
 	}
 	id = hex.EncodeToString(raw[:])
-	out := &heldFile{dir: filepath.Join(s.dir, incoming)}
-	defer func() {
-		if err != nil {
-			out.discard()
-		}
-	}()
 	if err = check(io.TeeReader(r, out)); err != nil {
 		return "", diskError(err)
 	}
@@ -112,28 +127,37 @@ func (s *Spool) Store(r io.Reader, check func(io.Reader) error) (id string, err 
 		os.Remove(final)
 		return "", diskError(err)
 	}
-	s.mu.Lock()
-	s.used += out.n
-	s.mu.Unlock()
 	return id, nil
 }
 
 // held is how much of an upload stays in memory before its file is created.
 const held = 128 << 10
 
+// heldBuffers keeps the held bytes' buffers between uploads: one allocation each, never grown.
+var heldBuffers = sync.Pool{New: func() any { b := make([]byte, 0, held); return &b }}
+
 // heldFile is a temporary file in .incoming that is created only when held bytes have come.
 type heldFile struct {
 	dir string
-	buf []byte
+	max int64 // the size reserved
+	buf *[]byte
 	f   *os.File
 	n   int64
 }
 
 func (h *heldFile) Write(p []byte) (int, error) {
+	if h.n+int64(len(p)) > h.max {
+		return 0, ErrLonger
+	}
 	h.n += int64(len(p))
-	if h.f == nil && len(h.buf)+len(p) <= held {
-		h.buf = append(h.buf, p...)
-		return len(p), nil
+	if h.f == nil {
+		if h.buf == nil {
+			h.buf = heldBuffers.Get().(*[]byte)
+		}
+		if len(*h.buf)+len(p) <= held {
+			*h.buf = append(*h.buf, p...) // within its capacity
+			return len(p), nil
+		}
 	}
 	if err := h.open(); err != nil {
 		return 0, err
@@ -150,9 +174,9 @@ func (h *heldFile) open() error {
 		return err
 	}
 	h.f = f
-	_, err = f.Write(h.buf)
-	clear(h.buf)
-	h.buf = nil
+	if h.buf != nil {
+		_, err = f.Write(*h.buf)
+	}
 	return err
 }
 
@@ -167,32 +191,39 @@ func (h *heldFile) sync() error {
 	return h.f.Close()
 }
 
+// release gives the buffer back for the next upload.
+func (h *heldFile) release() {
+	if h.buf != nil {
+		clear(*h.buf)
+		*h.buf = (*h.buf)[:0]
+		heldBuffers.Put(h.buf)
+		h.buf = nil
+	}
+}
+
 func (h *heldFile) discard() {
-	clear(h.buf)
 	if h.f != nil {
 		h.f.Close()
 		os.Remove(h.f.Name())
 	}
 }
 
-func (s *Spool) checkQuota() error {
-	if s.quota <= 0 {
-		return nil
-	}
+// reserve sets size bytes aside for a submission, or refuses it if the spool would pass its quota.
+func (s *Spool) reserve(size int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.used < s.quota {
-		return nil
+	if s.quota > 0 && s.used+s.reserved+size > s.quota {
+		// Staff may have collected submissions since: count again before refusing.
+		used, err := s.size()
+		if err != nil {
+			return err
+		}
+		s.used = used
+		if s.used+s.reserved+size > s.quota {
+			return ErrOverQuota
+		}
 	}
-	// Staff may have collected submissions since: count again before refusing.
-	used, err := s.size()
-	if err != nil {
-		return err
-	}
-	s.used = used
-	if s.used >= s.quota {
-		return ErrOverQuota
-	}
+	s.reserved += size
 	return nil
 }
 

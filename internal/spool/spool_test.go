@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStoreKeepsOnlyWhatPassesTheCheck(t *testing.T) {
@@ -15,7 +16,7 @@ func TestStoreKeepsOnlyWhatPassesTheCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := s.Store(strings.NewReader("ciphertext"), func(r io.Reader) error {
+	id, err := s.Store(strings.NewReader("ciphertext"), 1<<20, func(r io.Reader) error {
 		_, err := io.Copy(io.Discard, r)
 		return err
 	})
@@ -27,7 +28,7 @@ func TestStoreKeepsOnlyWhatPassesTheCheck(t *testing.T) {
 		t.Fatalf("stored %q, %v", got, err)
 	}
 	refused := errors.New("refused")
-	if _, err := s.Store(strings.NewReader("plaintext"), func(r io.Reader) error {
+	if _, err := s.Store(strings.NewReader("plaintext"), 1<<20, func(r io.Reader) error {
 		io.Copy(io.Discard, r)
 		return refused
 	}); !errors.Is(err, refused) {
@@ -47,7 +48,7 @@ func TestARefusalInTheFirstBytesNeverTouchesTheDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sawFile bool
-	_, err = s.Store(strings.NewReader(strings.Repeat("plaintext ", 10000)), func(r io.Reader) error {
+	_, err = s.Store(strings.NewReader(strings.Repeat("plaintext ", 10000)), 1<<20, func(r io.Reader) error {
 		buf := make([]byte, 64<<10) // as the validator's reader does: one large read, then a verdict
 		io.ReadFull(r, buf)
 		left, _ := os.ReadDir(filepath.Join(dir, incoming))
@@ -59,7 +60,7 @@ func TestARefusalInTheFirstBytesNeverTouchesTheDisk(t *testing.T) {
 	}
 	// A large upload does reach the disk as it streams, not all in memory.
 	var streamed bool
-	_, err = s.Store(strings.NewReader(strings.Repeat("c", 1<<20)), func(r io.Reader) error {
+	_, err = s.Store(strings.NewReader(strings.Repeat("c", 1<<20)), 1<<20, func(r io.Reader) error {
 		io.CopyN(io.Discard, r, 512<<10)
 		left, _ := os.ReadDir(filepath.Join(dir, incoming))
 		streamed = len(left) == 1
@@ -103,7 +104,70 @@ func TestOpenClearsWhatACrashLeftAndCountsTheRest(t *testing.T) {
 	if left, _ := os.ReadDir(filepath.Join(dir, incoming)); len(left) != 0 {
 		t.Errorf("%d leftovers after Open", len(left))
 	}
-	if _, err := s.Store(strings.NewReader("x"), func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err }); !errors.Is(err, ErrOverQuota) {
+	if _, err := s.Store(strings.NewReader("x"), 1, func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err }); !errors.Is(err, ErrOverQuota) {
 		t.Errorf("Store over quota = %v, want ErrOverQuota", err)
+	}
+}
+
+func copyAll(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err }
+
+func TestReservationsKeepUploadsSideBySideWithinTheQuota(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One upload is still arriving, with 600 bytes reserved: a second of 600 must not start.
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Store(strings.NewReader(strings.Repeat("a", 500)), 600, func(r io.Reader) error {
+			<-release
+			return copyAll(r)
+		})
+		first <- err
+	}()
+	for {
+		s.mu.Lock()
+		reserved := s.reserved
+		s.mu.Unlock()
+		if reserved == 600 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := s.Store(strings.NewReader("b"), 600, copyAll); !errors.Is(err, ErrOverQuota) {
+		t.Errorf("second upload while 600 of 1000 are reserved: %v, want ErrOverQuota", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// The first took 500 of its 600: the 100 it did not use are free again.
+	if _, err := s.Store(strings.NewReader(strings.Repeat("c", 500)), 500, copyAll); err != nil {
+		t.Errorf("500 more after 500 stored of 1000: %v", err)
+	}
+	if _, err := s.Store(strings.NewReader("d"), 1, copyAll); !errors.Is(err, ErrOverQuota) {
+		t.Errorf("one byte past the quota: %v, want ErrOverQuota", err)
+	}
+	if s.reserved != 0 {
+		t.Errorf("%d bytes still reserved after every upload ended", s.reserved)
+	}
+}
+
+func TestASubmissionLongerThanItsReservationIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store(strings.NewReader(strings.Repeat("x", 300<<10)), 200<<10, copyAll); !errors.Is(err, ErrLonger) {
+		t.Errorf("300 KiB in a 200 KiB reservation: %v, want ErrLonger", err)
+	}
+	if entries, _ := List(dir); len(entries) != 0 {
+		t.Errorf("kept %v", entries)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, incoming)); len(left) != 0 {
+		t.Errorf("%d files left in %s", len(left), incoming)
 	}
 }
