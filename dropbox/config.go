@@ -20,6 +20,13 @@ type Config struct {
 	MaxPlainForms int      `toml:"max_plain_forms"`
 	Listen        string   `toml:"listen"`       // host:port
 	BodyTimeout   Duration `toml:"body_timeout"` // time to receive one upload
+	// Each 64 KiB of an upload must arrive within this time, or the upload is cut.
+	SlowTimeout Duration `toml:"slow_timeout"`
+	// On SIGTERM, how long uploads in flight may take to finish before they are cut.
+	ShutdownGrace Duration `toml:"shutdown_grace"`
+
+	// DefaultLanguage is Hugo's defaultContentLanguage, for pages outside any language's folder.
+	DefaultLanguage string `toml:"-"`
 }
 
 // Duration reads "20m" and the like from TOML.
@@ -45,6 +52,10 @@ func defaults() Config {
 		Listen:        "127.0.0.1:8080",
 		// 32 MiB over Tor at 32 KiB/s takes 17 minutes.
 		BodyTimeout: Duration{20 * time.Minute},
+		// 64 KiB in 30 s is 2.1 KiB/s (docs/operations.md).
+		SlowTimeout:     Duration{30 * time.Second},
+		ShutdownGrace:   Duration{30 * time.Second},
+		DefaultLanguage: "en",
 	}
 }
 
@@ -59,13 +70,17 @@ func loadConfig(path, environment string) (Config, error) {
 		return cfg, err
 	}
 	var file struct {
-		Params struct {
+		DefaultContentLanguage string `toml:"defaultContentLanguage"`
+		Params                 struct {
 			Dropbox *Config `toml:"dropbox"`
 		} `toml:"params"`
 	}
 	file.Params.Dropbox = &cfg
 	if err := toml.Unmarshal(raw, &file); err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	if file.DefaultContentLanguage != "" {
+		cfg.DefaultLanguage = file.DefaultContentLanguage
 	}
 	base := filepath.Dir(path)
 	if environment != "" {
@@ -108,6 +123,10 @@ func (c Config) check() error {
 		return fmt.Errorf("max_plain_forms is %d; at least 1", c.MaxPlainForms)
 	case c.BodyTimeout.Duration < time.Second:
 		return fmt.Errorf("body_timeout is %s; give a duration such as \"20m\"", c.BodyTimeout.Duration)
+	case c.SlowTimeout.Duration < time.Second:
+		return fmt.Errorf("slow_timeout is %s; give a duration such as \"30s\"", c.SlowTimeout.Duration)
+	case c.ShutdownGrace.Duration < 0:
+		return fmt.Errorf("shutdown_grace is %s; give a duration such as \"30s\"", c.ShutdownGrace.Duration)
 	case c.Spool == "":
 		return fmt.Errorf("spool is empty; name a folder")
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -84,10 +85,15 @@ type dropboxProcess struct {
 // startDropbox runs the real binary on a free loopback port and waits until it listens.
 func startDropbox(t *testing.T, spoolDir string, recipients ...string) *dropboxProcess {
 	t.Helper()
+	return startDropboxWithConfig(t, "../config.toml", spoolDir, recipients...)
+}
+
+func startDropboxWithConfig(t *testing.T, config, spoolDir string, recipients ...string) *dropboxProcess {
+	t.Helper()
 	bin, _ := binaries(t)
 	// An empty site: these tests speak to the API, and the built site's forms encrypt to the keys
 	// of config.toml, so the server would (rightly) refuse to serve them with other keys.
-	args := []string{"serve", "--config", "../config.toml", "--listen", "127.0.0.1:0", "--spool", spoolDir, "--site", t.TempDir()}
+	args := []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--spool", spoolDir, "--site", t.TempDir()}
 	for _, r := range recipients {
 		args = append(args, "--recipient", r)
 	}
@@ -560,4 +566,60 @@ func TestCrashConsistencyUnderSIGKILL(t *testing.T) {
 	d2.submit(t, msgs[0])
 	entries, _ := spool.List(spoolDir)
 	t.Logf("%d acknowledged before SIGKILL; %d in the spool after the restart", len(acked), len(entries))
+}
+
+func TestSIGTERMWaitsABoundedTimeAndKeepsNothingCut(t *testing.T) {
+	dir := t.TempDir()
+	ana := keygen(t, dir, "ana")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, []byte("[params.dropbox]\nshutdown_grace = \"2s\"\n"), 0o644)
+	spoolDir := filepath.Join(dir, "spool")
+	d := startDropboxWithConfig(t, config, spoolDir, ana.pub)
+	plain, _, _ := sampleSubmission(t, 1<<20)
+	msg := encryptTo(t, plain, ana.pub)
+
+	// An upload that flows, then slows down: it is in flight when the signal comes.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(d.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
+	conn.Write(msg[:256<<10])
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	// The sender goes on trickling, as a slow Tor circuit would, well past the grace.
+	go func() {
+		for off := 256 << 10; off < len(msg); off += 1 << 10 {
+			if _, err := conn.Write(msg[off : off+1<<10]); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- d.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("dropbox exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("dropbox still runs 15 s after SIGTERM with a 2 s grace")
+	}
+	if took := time.Since(start); took < 2*time.Second || took > 8*time.Second {
+		t.Errorf("stopped %s after SIGTERM; want the 2 s grace, then a prompt stop", took)
+	}
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	answer, _ := io.ReadAll(conn)
+	if bytes.Contains(answer, []byte(" 201 ")) {
+		t.Errorf("the cut upload was acknowledged: %q", answer)
+	}
+	if entries, _ := spool.List(spoolDir); len(entries) != 0 {
+		t.Errorf("the cut upload was stored: %v", entries)
+	}
+	if left, _ := os.ReadDir(filepath.Join(spoolDir, ".incoming")); len(left) != 0 {
+		t.Errorf("%d half-received files left behind", len(left))
+	}
 }

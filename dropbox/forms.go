@@ -2,20 +2,19 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"io"
 	"io/fs"
+	"math"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 	"github.com/labstack/echo/v4"
@@ -75,16 +74,14 @@ type formWhen struct {
 // formError is a refusal with a message key of form.json's messages, shown in the form's language.
 type formError struct {
 	status int
-	key    string // required, too_large, busy, full, failed, bad_form
-	detail string // English, for the log only: never names a value
+	key    string // required, too_large, answer_too_long, answers_too_long, busy, full, failed, bad_form
+	label  string // for answer_too_long: the question's label, from form.json
+	detail string // English, for tests: never logged, never names a value
 }
 
 func (e *formError) Error() string { return e.key + ": " + e.detail }
 
-// maxFieldBytes bounds one text answer; the format's header bounds them all together.
-const maxFieldBytes = 256 << 10
-
-func (s *server) submitForm(c echo.Context) error {
+func (s *server) submitForm(c echo.Context) (err error) {
 	lang, procedure := c.Param("lang"), c.Param("procedure")
 	if !langRE.MatchString(lang) || !procedureRE.MatchString(procedure) {
 		return echo.ErrNotFound
@@ -94,52 +91,105 @@ func (s *server) submitForm(c echo.Context) error {
 	if err != nil {
 		return echo.ErrNotFound
 	}
-	select {
-	case s.plainForms <- struct{}{}:
-		defer func() { <-s.plainForms }()
-	default:
-		return s.formResult(c, dir, def, "", &formError{http.StatusServiceUnavailable, "busy", "too many forms in memory"})
-	}
-	var sub *submission.Submission
-	var bodies []*chunks
-	defer func() { wipe(sub, bodies) }()
-	id, err := s.store(c, func(check func(io.Reader) error) (string, error) {
-		var err error
-		if sub, bodies, err = readForm(c.Request(), def, s.cfg.BodyLimit); err != nil {
-			return "", err
+	// Deferred first, so it runs last: whatever happens below, a panic included, the plaintext
+	// is wiped before the person sees a page, and the page is the form's own error page.
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.log.Error("panic", "where", panicFrames())
+			err = s.formResult(c, dir, def, "", &formError{status: http.StatusInternalServerError, key: "failed"})
 		}
-		ciphertext := encrypted(sub, bodies, s.recipients)
-		defer ciphertext.Close() // before the wipe: the encryption must be done with the buffers
-		return s.spool.Store(ciphertext, check)
-	})
-	var fe *formError
-	var he *echo.HTTPError
-	switch {
-	case err == nil:
-		return s.formResult(c, dir, def, id, nil)
-	case errors.As(err, &fe):
-	case errors.As(err, &he):
-		fe = formErrorFor(he)
-	default:
-		s.log.Error("form", "error", err)
-		fe = &formError{http.StatusInternalServerError, "failed", "internal error"}
+	}()
+	mem := s.plain.request(s.cfg.BodyLimit + window)
+	var sub *submission.Submission
+	defer func() {
+		if sub != nil {
+			for i := range sub.Fields {
+				sub.Fields[i].Value = ""
+			}
+		}
+		mem.release()
+	}()
+	id, err := s.receiveForm(c, def, mem, &sub)
+	if err != nil {
+		return s.formResult(c, dir, def, "", s.formErrorFor(err))
 	}
-	return s.formResult(c, dir, def, "", fe)
+	return s.formResult(c, dir, def, id, nil)
 }
 
-// formErrorFor maps the shared upload errors onto the form's messages.
-func formErrorFor(he *echo.HTTPError) *formError {
+// receiveForm reads, encrypts and stores one form. The plaintext it reads lives in mem, and *sub
+// is set as soon as there is one, for the caller to wipe.
+func (s *server) receiveForm(c echo.Context, def *formDef, mem *plainSet, sub **submission.Submission) (string, error) {
+	mediaType, params, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
+		return "", &formError{status: http.StatusUnsupportedMediaType, key: "bad_form", detail: "not multipart/form-data"}
+	}
+	first, err := mem.block(4) // 64 KiB: the first window is plaintext too
+	if err != nil {
+		return "", err
+	}
+	body, err := s.receive(c, first[:window])
+	if err != nil {
+		return "", err
+	}
+	if !take(s.uploads, 0) || !take(s.plainForms, plainFormWait) {
+		return "", &formError{status: http.StatusServiceUnavailable, key: "busy"}
+	}
+	defer func() { <-s.plainForms; <-s.uploads }() // both taken, or take is false and nothing was
+	body.extend()
+	var bodies []*chunks
+	*sub, bodies, err = readForm(body, params["boundary"], def, mem)
+	if err != nil {
+		return "", err
+	}
+	afterFormRead(mem)
+	ciphertext := encrypted(*sub, bodies, s.recipients)
+	defer ciphertext.Close() // before the wipe: the encryption must be done with the buffers
+	return s.spool.Store(ciphertext, ciphertextBound(*sub), s.check)
+}
+
+// afterFormRead is a hook for tests (a panic between reading and storing); it does nothing.
+var afterFormRead = func(*plainSet) {}
+
+// plainFormWait is how long a form waits for one of the max_plain_forms slots before it is
+// refused: a burst of forms queues for a moment rather than failing at once.
+const plainFormWait = 10 * time.Second
+
+// ciphertextBound is the most bytes the encryption of sub can take, which the spool reserves
+// against its quota: the plaintext, OpenPGP's framing and tags (well under 1/64 of it), the
+// session key packets.
+func ciphertextBound(sub *submission.Submission) int64 {
+	plain := int64(len(submission.Magic)+submission.MaxHeader) + sub.TotalSize(math.MaxInt64)
+	return plain + plain/64 + 64<<10
+}
+
+// formErrorFor maps any error on the way to the form's own messages. Its detail is never logged.
+func (s *server) formErrorFor(err error) *formError {
+	var fe *formError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	var he *echo.HTTPError
+	if !errors.As(err, &he) {
+		he, _ = s.uploadError(err).(*echo.HTTPError)
+	}
+	if he == nil {
+		s.alert("internal error (form): " + errorKind(err))
+		return &formError{status: http.StatusInternalServerError, key: "failed"}
+	}
 	switch he.Code {
 	case http.StatusRequestEntityTooLarge:
-		return &formError{he.Code, "too_large", "body limit"}
+		return &formError{status: he.Code, key: "too_large"}
 	case http.StatusServiceUnavailable:
-		return &formError{he.Code, "busy", "busy or over quota"}
+		return &formError{status: he.Code, key: "busy"}
 	case http.StatusInsufficientStorage:
-		return &formError{he.Code, "full", "disk full"}
+		return &formError{status: he.Code, key: "full"}
 	case http.StatusBadRequest:
-		return &formError{he.Code, "failed", "upload incomplete"}
+		return &formError{status: he.Code, key: "failed"}
 	}
-	return &formError{http.StatusInternalServerError, "failed", fmt.Sprint(he.Message)}
+	return &formError{status: http.StatusInternalServerError, key: "failed"}
 }
 
 func loadForm(site fs.FS, dir string) (*formDef, error) {
@@ -158,120 +208,19 @@ func loadForm(site fs.FS, dir string) (*formDef, error) {
 func (s *server) formResult(c echo.Context, dir string, def *formDef, id string, fe *formError) error {
 	name, status, placeholder, value := "receipt.html", http.StatusOK, ReceiptPlaceholder, id
 	if fe != nil {
-		s.log.Info("form refused", "procedure", def.Procedure, "reason", fe.key)
 		msg := def.Messages[fe.key]
 		if msg == "" {
 			msg = def.Messages["failed"]
 		}
-		name, status, placeholder, value = "error.html", fe.status, ErrorPlaceholder, html.EscapeString(msg)
+		// The label is the form's own (form.json), never the person's words.
+		msg = strings.ReplaceAll(html.EscapeString(msg), "{label}", html.EscapeString(fe.label))
+		name, status, placeholder, value = "error.html", fe.status, ErrorPlaceholder, msg
 	}
 	page, err := fs.ReadFile(s.site, path.Join(dir, name))
 	if err != nil {
 		return c.JSON(status, apiError{Error: "the site lacks " + name + " for this form; rebuild it with make site"})
 	}
 	return c.HTMLBlob(status, bytes.ReplaceAll(page, []byte(placeholder), []byte(value)))
-}
-
-// readForm reads a multipart form into a submission, in memory, checking it against the form.
-// The memory it holds for attachments, counted by capacity, stays within limit (the body limit):
-// many tiny files must not make it allocate more than one large one.
-func readForm(r *http.Request, def *formDef, limit int64) (*submission.Submission, []*chunks, error) {
-	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		return nil, nil, &formError{http.StatusUnsupportedMediaType, "bad_form", "not multipart/form-data"}
-	}
-	byName := map[string]*formField{}
-	for i := range def.Fields {
-		byName[def.Fields[i].Name] = &def.Fields[i]
-	}
-	values := map[string]string{}
-	sub := &submission.Submission{Procedure: def.Procedure, Lang: def.Lang}
-	var bodies []*chunks
-	held := &budget{left: limit}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return sub, bodies, err
-		}
-		f := byName[part.FormName()]
-		if f == nil {
-			part.Close() // not a question of this form (a button, say): not kept
-			continue
-		}
-		if f.Type == "files" {
-			if part.FileName() == "" {
-				part.Close()
-				continue
-			}
-			if len(sub.Attachments) == submission.MaxAttachments {
-				return sub, bodies, &formError{http.StatusRequestEntityTooLarge, "too_large", "too many attachments"}
-			}
-			body := &chunks{budget: held}
-			bodies = append(bodies, body) // before the copy, so a failed read is wiped too
-			h := sha256.New()
-			if _, err := io.Copy(io.MultiWriter(body, h), part); err != nil {
-				return sub, bodies, err
-			}
-			sub.Attachments = append(sub.Attachments, submission.Attachment{
-				Name: submission.ShortName(part.FileName()), Type: part.Header.Get("Content-Type"),
-				Size: body.size, SHA256: hex.EncodeToString(h.Sum(nil)),
-			})
-			continue
-		}
-		value, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-		if err != nil {
-			return sub, bodies, err
-		}
-		if len(value) > maxFieldBytes {
-			return sub, bodies, &formError{http.StatusRequestEntityTooLarge, "too_large", "one answer over the limit"}
-		}
-		values[f.Name] = string(value)
-	}
-	for _, f := range def.Fields {
-		if f.Type == "files" {
-			continue
-		}
-		if f.When != nil && answer(values, f.When.Field) != f.When.Value {
-			continue // not asked, so not kept, even if the browser sent something
-		}
-		value := answer(values, f.Name)
-		if f.Type == "choice" && value != "" {
-			label, ok := optionLabel(f, value)
-			if !ok {
-				return sub, bodies, &formError{http.StatusBadRequest, "bad_form", "unknown option"}
-			}
-			value = label
-		}
-		if f.Required && value == "" {
-			return sub, bodies, &formError{http.StatusBadRequest, "required", "a required field is empty"}
-		}
-		sub.Fields = append(sub.Fields, submission.Field{Name: f.Name, Label: f.Label, Value: value})
-	}
-	if err := sub.CheckHeader(); errors.Is(err, submission.ErrHeaderTooLarge) {
-		return sub, bodies, &formError{http.StatusRequestEntityTooLarge, "too_large", "answers too long"}
-	} else if err != nil {
-		return sub, bodies, &formError{http.StatusBadRequest, "bad_form", err.Error()}
-	}
-	return sub, bodies, nil
-}
-
-// answer is a field's value as the form's script reads it: browsers send a textarea's line
-// breaks as CRLF, the script sees LF; both trim. One form, one plaintext, whichever way it came.
-func answer(values map[string]string, name string) string {
-	return strings.TrimSpace(strings.ReplaceAll(values[name], "\r\n", "\n"))
-}
-
-func optionLabel(f formField, value string) (string, bool) {
-	for _, o := range f.Options {
-		if o.Value == value {
-			return o.Label, true
-		}
-	}
-	return "", false
 }
 
 // encryption is the ciphertext of a submission as it is being made.
@@ -294,6 +243,12 @@ func encrypted(sub *submission.Submission, bodies []*chunks, recipients []*polic
 	e := &encryption{PipeReader: pr, done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
+		defer func() {
+			// A panic here would end the whole process, every upload in flight with it.
+			if r := recover(); r != nil {
+				pw.CloseWithError(errPanic)
+			}
+		}()
 		w, err := openpgp.Encrypt(pw, policy.Entities(recipients), nil, nil, nil, policy.EncryptConfig()) // nil hints: no file name, time 0
 		if err != nil {
 			pw.CloseWithError(err)
@@ -310,71 +265,4 @@ func encrypted(sub *submission.Submission, bodies []*chunks, recipients []*polic
 		pw.CloseWithError(w.Close())
 	}()
 	return e
-}
-
-// wipe overwrites the plaintext this request held. The garbage collector may have copies; this
-// shortens how long the bytes we control stay in memory.
-func wipe(sub *submission.Submission, bodies []*chunks) {
-	for _, b := range bodies {
-		b.wipe()
-	}
-	if sub != nil {
-		for i := range sub.Fields {
-			sub.Fields[i].Value = ""
-		}
-	}
-}
-
-// chunks holds an attachment in blocks that are never copied: unlike a growing buffer, it leaves
-// no copies of the plaintext in memory it no longer controls, so wipe can overwrite all of it.
-// Blocks double from 4 KiB to 256 KiB, so a tiny file holds 4 KiB, not 256 KiB, and every
-// block's capacity is charged to the request's budget.
-type chunks struct {
-	blocks [][]byte
-	size   int64
-	budget *budget
-}
-
-// budget is what one request may still allocate for attachments.
-type budget struct{ left int64 }
-
-var errOverBudget = &formError{http.StatusRequestEntityTooLarge, "too_large", "attachments over the memory budget"}
-
-const (
-	firstChunk = 4 << 10
-	chunkSize  = 256 << 10
-)
-
-func (c *chunks) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		if len(c.blocks) == 0 || len(c.blocks[len(c.blocks)-1]) == cap(c.blocks[len(c.blocks)-1]) {
-			size := min(firstChunk<<len(c.blocks), chunkSize)
-			if c.budget.left < int64(size) {
-				return 0, errOverBudget
-			}
-			c.budget.left -= int64(size)
-			c.blocks = append(c.blocks, make([]byte, 0, size))
-		}
-		last := &c.blocks[len(c.blocks)-1]
-		k := min(len(p), cap(*last)-len(*last))
-		*last = append(*last, p[:k]...)
-		p = p[k:]
-	}
-	c.size += int64(n)
-	return n, nil
-}
-
-func (c *chunks) reader() io.Reader {
-	readers := make([]io.Reader, len(c.blocks))
-	for i, b := range c.blocks {
-		readers[i] = bytes.NewReader(b)
-	}
-	return io.MultiReader(readers...)
-}
-
-func (c *chunks) wipe() {
-	for _, b := range c.blocks {
-		clear(b[:cap(b)])
-	}
 }

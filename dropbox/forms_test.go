@@ -16,10 +16,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
-	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
-
-	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
@@ -39,7 +35,8 @@ var formSite = fstest.MapFS{
     {"name": "files", "label": "Dateien", "type": "files"}
   ],
   "messages": {"required": "Bitte füllen Sie alle Pflichtfelder aus.", "too_large": "Zu groß.", "busy": "Beschäftigt.",
-               "full": "Voll.", "failed": "Fehler.", "bad_form": "Das Formular passt nicht."}
+               "full": "Voll.", "failed": "Fehler.", "bad_form": "Das Formular passt nicht.",
+               "answer_too_long": "Ihre Antwort auf „{label}“ ist zu lang.", "answers_too_long": "Alle Antworten zusammen sind zu lang."}
 }`)},
 	"de/forms/kok-complaints/receipt.html": {Data: []byte(`<p>Ihre Eingangsnummer: <b>RECEIPT-ID-PLACEHOLDER</b></p>`)},
 	"de/forms/kok-complaints/error.html":   {Data: []byte(`<p class=error>FORM-ERROR-PLACEHOLDER</p>`)},
@@ -76,39 +73,7 @@ func decryptStored(t *testing.T, spoolDir string, k policytest.Key) (*submission
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("spool: %v, %d entries; want 1", err, len(entries))
 	}
-	keys, err := policy.ReadKeyFile(k.KeyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := keys[0].DecryptPrivateKeys([]byte(policytest.Passphrase)); err != nil {
-		t.Fatal(err)
-	}
-	f, _ := os.Open(entries[0].Path)
-	defer f.Close()
-	md, err := openpgp.ReadMessage(f, keys, nil, &packet.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := submission.NewReader(md.UnverifiedBody, 1<<30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bodies [][]byte
-	for {
-		_, body, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bodies = append(bodies, b)
-	}
-	return r.Submission(), bodies
+	return openStored(t, entries[0].Path, k)
 }
 
 func TestFormWithoutJavaScriptIsEncryptedOnArrival(t *testing.T) {
@@ -167,7 +132,7 @@ func TestFormWithoutJavaScriptIsEncryptedOnArrival(t *testing.T) {
 
 func TestAnAbandonedEncryptionEndsAndLeavesNoGoroutine(t *testing.T) {
 	keys, _ := testKeys(t)
-	body := &chunks{budget: &budget{left: 8 << 20}}
+	body := &chunks{set: newPlainMemory(0).request(8 << 20)}
 	body.Write(make([]byte, 4<<20))
 	sub := &submission.Submission{Procedure: "kok-complaints", Lang: "de",
 		Attachments: []submission.Attachment{{Name: "a", Size: body.size, SHA256: strings.Repeat("0", 64)}}}

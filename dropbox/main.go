@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -115,20 +116,20 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := newLogger(os.Stderr)
 	if _, err := fs.Stat(files, "index.html"); err != nil {
 		log.Warn("no site to serve: run `make site` and build again; only the API is served")
 	}
+	setMemoryLimit(cfg, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (is another drop box running? choose another address with --listen)", err)
 	}
-	e := newServer(cfg, recipients, sp, files, log)
+	s := newServer(cfg, recipients, sp, files, log)
 	srv := &http.Server{
-		Handler:           e,
+		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		// Everything but an upload is quick; uploads extend both deadlines for themselves
-		// (body_timeout), through http.ResponseController.
+		// Everything but an upload is quick; uploads set their own deadlines (upload.go).
 		ReadTimeout:    60 * time.Second,
 		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    60 * time.Second,
@@ -139,6 +140,10 @@ func runServe(ctx context.Context, opts serveOptions) error {
 		log.Info("recipient", "fingerprint", r.Fingerprint(), "file", r.Path)
 	}
 	log.Info("listening", "address", ln.Addr().String(), "spool", cfg.Spool)
+	stopTally := make(chan struct{})
+	tallyDone := make(chan struct{})
+	go func() { s.tally.every(log, stopTally); close(tallyDone) }()
+	defer func() { close(stopTally); <-tallyDone }()
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -149,11 +154,43 @@ func runServe(ctx context.Context, opts serveOptions) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing uploads in progress")
-	shutdown, cancel := context.WithTimeout(context.Background(), cfg.BodyTimeout.Duration)
+	return shutdown(srv, s, cfg.ShutdownGrace.Duration, log)
+}
+
+// shutdown stops taking connections, lets uploads in flight finish for at most grace, then cuts
+// the rest: a cut upload fails its read, so it is neither stored nor acknowledged. It waits a
+// little for the cut handlers to clear their half-written files.
+func shutdown(srv *http.Server, s *server, grace time.Duration, log *slog.Logger) error {
+	log.Info("shutting down: finishing uploads in progress", "grace_seconds", int(grace.Seconds()))
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err := srv.Shutdown(ctx)
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	log.Warn("shutting down: cutting the uploads still in progress; they are not stored")
+	srv.Close()
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		log.Warn("shutting down: some requests did not end; a restart clears what they left in the spool")
+	}
 	return nil
+}
+
+// setMemoryLimit gives the collector a soft limit, unless GOMEMLIMIT sets one: the plaintext of
+// max_plain_forms forms, plus room for everything else. Without it, the collector lets garbage
+// grow to twice the live heap, and waves of large forms would take twice the memory they need.
+func setMemoryLimit(cfg Config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := int64(cfg.MaxPlainForms)*(cfg.BodyLimit+window) + 16<<20
+	debug.SetMemoryLimit(limit)
+	log.Info("memory limit", "mib", limit>>20)
 }

@@ -5,11 +5,13 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,40 +43,71 @@ type server struct {
 	spool      *spool.Spool
 	uploads    chan struct{} // one token per upload being read
 	plainForms chan struct{} // one token per form without JavaScript held in memory
+	plain      *plainMemory  // where those forms' plaintext lives
 	site       fs.FS
 	log        *slog.Logger
+	tally      tally
+	alerts     alerts
+	inflight   sync.WaitGroup // requests being handled, for a bounded shutdown
+	echo       *echo.Echo
 }
 
-func newServer(cfg Config, recipients []*policy.Recipient, sp *spool.Spool, files fs.FS, log *slog.Logger) *echo.Echo {
+func newServer(cfg Config, recipients []*policy.Recipient, sp *spool.Spool, files fs.FS, log *slog.Logger) *server {
 	s := &server{cfg: cfg, recipients: recipients, spool: sp, log: log, site: files,
-		uploads: make(chan struct{}, cfg.MaxUploads), plainForms: make(chan struct{}, cfg.MaxPlainForms)}
+		uploads: make(chan struct{}, cfg.MaxUploads), plainForms: make(chan struct{}, cfg.MaxPlainForms),
+		plain: newPlainMemory(int64(cfg.MaxPlainForms) * (cfg.BodyLimit + window))}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.headersAndLog)
+	e.Use(s.headersAndCount, s.recoverPanics)
 	e.POST("/api/v1/submissions", s.submit)
 	e.POST("/api/v1/forms/:lang/:procedure", s.submitForm)
-	e.GET("/healthz", s.health)
-	e.GET("/*", echo.WrapHandler(siteHandler(files)))
-	return e
+	getOrHead := []string{http.MethodGet, http.MethodHead}
+	e.Match(getOrHead, "/healthz", s.health)
+	e.Match(getOrHead, "/*", echo.WrapHandler(siteHandler(files, cfg.DefaultLanguage)))
+	s.echo = e
+	return s
 }
 
-// headersAndLog sets the security headers and logs one line per request: method, route, status,
-// size and time. Never the address, the user agent, the query or anything from the body.
-func (s *server) headersAndLog(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) alert(msg string) { s.alerts.raise(s.log, msg) }
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// headersAndCount sets the security headers and counts the answer for the log (logging.go): by
+// kind of route and status class, never one line per request.
+func (s *server) headersAndCount(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		start := time.Now()
+		s.inflight.Add(1)
+		defer s.inflight.Done()
 		h := c.Response().Header()
 		for k, v := range securityHeaders {
 			h.Set(k, v)
 		}
-		err := next(c)
-		if err != nil {
+		if err := next(c); err != nil {
 			c.Error(err)
 		}
-		s.log.Info("request", "method", c.Request().Method, "route", c.Path(),
-			"status", c.Response().Status, "bytes", c.Response().Size, "ms", time.Since(start).Milliseconds())
+		s.tally.add(c.Path(), c.Response().Status)
 		return nil
+	}
+}
+
+// errPanic is what a handler that panicked answers: an internal error, and nothing was kept.
+var errPanic = errors.New("a handler panicked")
+
+// recoverPanics turns a panic into a 500 and a log line that says where, without any value.
+// The handlers' own deferred clean-up (the wipe of a form's plaintext) has run by then.
+func (s *server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.Error("panic", "where", panicFrames())
+				err = errPanic
+			}
+		}()
+		return next(c)
 	}
 }
 
@@ -92,74 +125,90 @@ func (s *server) handleError(err error, c echo.Context) {
 	}
 	code, msg := http.StatusInternalServerError, "the drop box could not store the submission; nothing was kept; please try again later"
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
 		code = he.Code
 		if m, ok := he.Message.(string); ok {
 			msg = m
 		} else {
 			msg = http.StatusText(code)
 		}
-	} else {
-		// Error texts can name the connection ("read tcp 127.0.0.1:8080->203.0.113.9:4711"):
-		// scrub them like net/http's own log.
-		s.log.Error("internal error", "error", scrub(err.Error()))
+	case errors.Is(err, errPanic):
+	default:
+		// Only the kind: an error's text may quote the request.
+		s.alert("internal error: " + errorKind(err))
 	}
 	c.JSON(code, apiError{Error: msg})
 }
 
 func (s *server) health(c echo.Context) error {
 	if _, err := spool.List(s.spool.Dir()); err != nil {
-		s.log.Error("health: spool unreadable", "error", err)
+		s.log.Error("health: spool unreadable", "kind", errorKind(err))
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "spool unavailable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// firstWindows holds the first window of ciphertext uploads between requests.
+var firstWindows = sync.Pool{New: func() any { b := make([]byte, window); return &b }}
+
 // submit stores one binary OpenPGP message that passes the policy for exactly our recipients.
 func (s *server) submit(c echo.Context) error {
 	req := c.Request()
-	mediaType := strings.TrimSpace(strings.SplitN(req.Header.Get("Content-Type"), ";", 2)[0])
-	if mediaType != "application/octet-stream" {
+	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != "application/octet-stream" {
 		return fail(http.StatusUnsupportedMediaType, "send the binary OpenPGP message as application/octet-stream")
 	}
-	id, err := s.store(c, func(check func(io.Reader) error) (string, error) {
-		return s.spool.Store(req.Body, check)
-	})
+	first := firstWindows.Get().(*[]byte)
+	defer firstWindows.Put(first)
+	body, err := s.receive(c, *first)
 	if err != nil {
 		return err
+	}
+	if !take(s.uploads, 0) {
+		return busy(c)
+	}
+	defer func() { <-s.uploads }()
+	body.extend()
+	reserve := s.cfg.BodyLimit
+	if req.ContentLength >= 0 {
+		reserve = req.ContentLength
+	}
+	id, err := s.spool.Store(body, reserve, s.check)
+	if err != nil {
+		return s.uploadError(err)
 	}
 	return c.JSON(http.StatusCreated, map[string]string{"id": id})
 }
 
-// store runs one upload under the limits every upload shares: the concurrency cap, the body limit
-// and the body timeout. write stores the submission, calling check on the ciphertext it stores.
-// It returns the submission's id, or an error ready for the client.
-func (s *server) store(c echo.Context, write func(check func(io.Reader) error) (string, error)) (string, error) {
-	select {
-	case s.uploads <- struct{}{}:
-		defer func() { <-s.uploads }()
-	default:
-		c.Response().Header().Set("Retry-After", "30")
-		return "", fail(http.StatusServiceUnavailable, "the drop box is busy; nothing was kept; please send again in a minute")
-	}
-	req, w := c.Request(), c.Response()
-	if req.ContentLength > s.cfg.BodyLimit {
-		w.Header().Set("Connection", "close")
-		return "", fail(http.StatusRequestEntityTooLarge, tooLarge(s.cfg.BodyLimit))
-	}
-	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout.Duration))
-	rc.SetWriteDeadline(time.Now().Add(s.cfg.BodyTimeout.Duration + 30*time.Second))
-	req.Body = http.MaxBytesReader(w, req.Body, s.cfg.BodyLimit)
+// check is the policy every stored message passes: structure, algorithms, exactly our recipients.
+func (s *server) check(r io.Reader) error {
+	_, err := policy.Validate(r, s.recipients)
+	return err
+}
 
-	id, err := write(func(r io.Reader) error {
-		_, err := policy.Validate(r, s.recipients)
-		return err
-	})
-	if err != nil {
-		return "", s.uploadError(err)
+func busy(c echo.Context) error {
+	c.Response().Header().Set("Retry-After", "30")
+	return fail(http.StatusServiceUnavailable, "the drop box is busy; nothing was kept; please send again in a minute")
+}
+
+// take takes a token from slots, waiting at most wait for one.
+func take(slots chan struct{}, wait time.Duration) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
 	}
-	return id, nil
+	if wait <= 0 {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func tooLarge(limit int64) string {
@@ -175,13 +224,12 @@ func (s *server) uploadError(err error) error {
 	case errors.Is(err, policy.ErrArmored):
 		return fail(http.StatusUnsupportedMediaType, err.Error())
 	case errors.As(err, &pe):
-		s.log.Info("refused a message that breaks the policy")
 		return fail(http.StatusUnprocessableEntity, "the message was refused and nothing was kept: "+pe.Reason)
 	case errors.Is(err, spool.ErrOverQuota):
-		s.log.Error("spool over quota: collect submissions")
+		s.alert("spool over quota: staff must collect submissions")
 		return fail(http.StatusServiceUnavailable, "the drop box is full for now; nothing was kept; please try again later")
 	case errors.Is(err, spool.ErrDiskFull):
-		s.log.Error("spool disk full", "error", err)
+		s.alert("spool disk full")
 		return fail(http.StatusInsufficientStorage, "the drop box has no room left; nothing was kept; please try again later")
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, http.ErrBodyReadAfterClose), isTimeout(err),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, net.ErrClosed), isNetError(err):
@@ -212,8 +260,8 @@ func humanBytes(n int64) string {
 }
 
 // siteHandler serves the built site: files and folders with an index.html, never a listing,
-// and the site's own 404 page for everything else.
-func siteHandler(files fs.FS) http.Handler {
+// and the site's own 404 page, in the language of the path, for everything else.
+func siteHandler(files fs.FS, defaultLang string) http.Handler {
 	fileServer := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
@@ -225,15 +273,26 @@ func siteHandler(files fs.FS) http.Handler {
 			_, err = fs.Stat(files, path.Join(name, "index.html"))
 		}
 		if err != nil {
-			notFound(w, files)
+			notFound(w, files, name, defaultLang)
 			return
 		}
 		fileServer.ServeHTTP(w, r)
 	})
 }
 
-func notFound(w http.ResponseWriter, files fs.FS) {
-	page, err := fs.ReadFile(files, "404.html")
+// notFound answers with the 404 page of the language the path starts with, or of the default
+// language: every page, this one too, has the quick exit.
+func notFound(w http.ResponseWriter, files fs.FS, name, defaultLang string) {
+	lang, _, _ := strings.Cut(name, "/")
+	var page []byte
+	err := fs.ErrNotExist
+	for _, candidate := range []string{lang + "/404.html", defaultLang + "/404.html", "404.html"} {
+		if langRE.MatchString(strings.TrimSuffix(candidate, "/404.html")) || candidate == "404.html" {
+			if page, err = fs.ReadFile(files, candidate); err == nil {
+				break
+			}
+		}
+	}
 	if err != nil {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
