@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
@@ -126,8 +127,15 @@ func (c *countingReader) ReadByte() (byte, error) {
 	return b, err
 }
 
+// readers keeps parse's 64 KiB buffers between messages: one per upload would be garbage the
+// collector must clear and zero again, per request.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
 func parse(in io.Reader, beforeData func(*Structure) error) (*Structure, error) {
-	cr := &countingReader{r: bufio.NewReaderSize(in, 64<<10)}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(in)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+	cr := &countingReader{r: br}
 	first, err := cr.r.Peek(1)
 	if err == io.EOF {
 		return nil, refuse("the message is empty")
