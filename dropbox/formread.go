@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/safe-complaints/dropbox/internal/submission"
 )
@@ -170,9 +171,21 @@ var fileNameEscapes = strings.NewReplacer("%22", `"`, "%0D", "\r", "%0A", "\n")
 func fileName(name string) string { return fileNameEscapes.Replace(name) }
 
 // answer is a field's value as the form's script reads it: browsers send a textarea's line
-// breaks as CRLF, the script sees LF; both trim. One form, one plaintext, whichever way it came.
+// breaks as CRLF, the script sees LF; both trim the outer white space as JavaScript's trim() does.
+// One form, one plaintext, whichever way it came (docs/format.md).
 func answer(values map[string]string, name string) string {
-	return strings.TrimSpace(strings.ReplaceAll(values[name], "\r\n", "\n"))
+	return strings.TrimFunc(strings.ReplaceAll(values[name], "\r\n", "\n"), jsSpace)
+}
+
+// jsSpace is white space as ECMAScript's String.prototype.trim sees it: WhiteSpace (tab, VT, FF,
+// ZWNBSP U+FEFF, and every Zs space) and LineTerminator (LF, CR, U+2028, U+2029). Go's
+// unicode.IsSpace differs in two: it takes U+0085, and leaves U+FEFF.
+func jsSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', '\u2028', '\u2029', '\ufeff':
+		return true
+	}
+	return unicode.Is(unicode.Zs, r)
 }
 
 func optionLabel(f formField, value string) (string, bool) {

@@ -216,3 +216,16 @@ func TestFormRefusalsAreShownInTheFormsLanguage(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswersAreTrimmedAsTheFormsScriptTrims(t *testing.T) {
+	for in, want := range map[string]string{
+		" \t\u00a0\ufeffHallo\u3000\u2028": "Hallo",             // what JavaScript's trim() removes
+		"\u0085Hallo\u0085":                "\u0085Hallo\u0085", // and what it keeps
+		"\r\n Zeile 1\r\nZeile 2 \r\n":     "Zeile 1\nZeile 2",
+		"\u200bzero width stays\u200b":     "\u200bzero width stays\u200b",
+	} {
+		if got := answer(map[string]string{"q": in}, "q"); got != want {
+			t.Errorf("answer(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
