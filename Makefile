@@ -2,13 +2,15 @@
 GO ?= go
 
 .PHONY: run test site deps bench
+# The demo, on http://127.0.0.1:8080/ or another port: PORT=8081 make run
 run:
-	scripts/run-demo
+	@scripts/run-demo
 
 test: deps site
 	scripts/test
 
 site:
+	scripts/deps npm
 	$(GO) generate ./site
 
 deps:

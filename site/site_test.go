@@ -494,3 +494,34 @@ func TestNoFeedsOrSitemaps(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDotfiles: nothing but the site is served. Hugo writes no dotfile; the one in site/public
+// is the .gitignore that keeps the folder in git, and Files, what the drop box serves, hides it.
+func TestNoDotfiles(t *testing.T) {
+	for f := range site(t).files {
+		if strings.Contains("/"+f, "/.") && f != ".gitignore" {
+			t.Errorf("%s: the build wrote a dotfile", f)
+		}
+	}
+	served := Files()
+	if _, err := fs.Stat(served, ".gitignore"); err == nil {
+		t.Error("Files() has .gitignore: the drop box would serve /.gitignore")
+	}
+	n := 0
+	err := fs.WalkDir(served, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != "." && strings.HasPrefix(d.Name(), ".") {
+			t.Errorf("Files() has %s", p)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < len(site(t).files)-1 {
+		t.Errorf("Files() lists %d names, fewer than the %d files built", n, len(site(t).files)-1)
+	}
+}

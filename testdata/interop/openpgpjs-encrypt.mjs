@@ -1,5 +1,5 @@
 // Encrypts a plaintext file with OpenPGP.js's lightweight build, as the form does in the browser:
-// binary output, to every public key given.
+// binary output, to every public key given, no compression, time zero in the literal packet.
 //   node --conditions=browser openpgpjs-encrypt.mjs PLAINTEXT OUT KEY.asc [KEY.asc ...]
 import { readFile, writeFile } from 'node:fs/promises';
 // The lightweight build is exported for browsers only: run with --conditions=browser, so that
@@ -17,9 +17,16 @@ if (!plaintextPath || !outPath || keyPaths.length === 0) {
 const encryptionKeys = await Promise.all(
   keyPaths.map(async (p) => openpgp.readKey({ armoredKey: await readFile(p, 'utf8') })),
 );
-const message = await openpgp.createMessage({ binary: new Uint8Array(await readFile(plaintextPath)), format: 'binary' });
+// The options of encryptTo in themes/safe/assets/js/form.js, copied rather than imported (that
+// module reads the page's document when it loads): date 0, so the literal packet tells nothing of
+// the sender's clock, and no compression. Change both together.
+const message = await openpgp.createMessage({
+  binary: new Uint8Array(await readFile(plaintextPath)), format: 'binary', date: new Date(0),
+});
 const started = performance.now();
-const encrypted = await openpgp.encrypt({ message, encryptionKeys, format: 'binary' });
+const encrypted = await openpgp.encrypt({
+  message, encryptionKeys, format: 'binary', config: { preferredCompressionAlgorithm: 0 },
+});
 const ms = performance.now() - started;
 await writeFile(outPath, encrypted);
 console.log(JSON.stringify({ bytes: encrypted.length, ms: Math.round(ms) }));
