@@ -10,6 +10,7 @@ const MAGIC = 'complaint-submission/1\n';
 // The format's limits (docs/format.md): checked here, before encrypting, because the server
 // cannot look inside the ciphertext and staff would find a submission they cannot read.
 const MAX_HEADER = 1 << 20;
+const MAX_ANSWER = 256 << 10; // bytes of UTF-8 in one answer, the drop box's maxFieldBytes
 const MAX_ATTACHMENTS = 100;
 const MAX_NAME_BYTES = 255;
 
@@ -81,6 +82,10 @@ function start(form) {
       if (err.kind === 'network') {
         show('error', msg('network'));
         ui.retry.hidden = false;
+      } else if (err.kind === 'answerTooLong') {
+        // A function, so that "$&" or "$'" in a label is not read as a replacement pattern.
+        show('error', msg('answerTooLong').replace('{label}', () => err.field.dataset.label));
+        err.field.querySelector('input, textarea').focus();
       } else {
         show('error', err.kind ? msg(err.kind) : msg('failed'));
         ciphertext = null;
@@ -166,6 +171,9 @@ async function buildPlaintext(form, fields, files) {
       const option = f.querySelector(`input[value="${CSS.escape(answer)}"]`);
       answer = option ? option.dataset.label : answer;
     }
+    if (new TextEncoder().encode(answer).length > MAX_ANSWER) {
+      throw Object.assign(new Error('answer too long'), { kind: 'answerTooLong', field: f });
+    }
     header.fields.push({ name, label, value: answer });
   }
   const bodies = [];
@@ -183,7 +191,7 @@ async function buildPlaintext(form, fields, files) {
   const head = new TextEncoder().encode(MAGIC + JSON.stringify(header) + '\n');
   if (head.length - MAGIC.length > MAX_HEADER) {
     bodies.forEach((b) => b.fill(0));
-    throw Object.assign(new Error('answers too long'), { kind: 'tooLarge' });
+    throw Object.assign(new Error('answers too long'), { kind: 'answersTooLong' });
   }
   const out = new Uint8Array(head.length + bodies.reduce((n, b) => n + b.length, 0));
   out.set(head, 0);
