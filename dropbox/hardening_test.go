@@ -553,3 +553,22 @@ func TestAnAnswerTooLongIsNamed(t *testing.T) {
 		t.Errorf("an answer of exactly %d bytes: %d %q", maxFieldBytes, code, page)
 	}
 }
+
+func TestNoDotfileIsServedEvenFromASiteFolder(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, ".git"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".git", "config"), []byte("[core]"), 0o644)
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<html lang=\"en\">home</html>"), 0o644)
+	s := startServerWithSite(t, os.DirFS(dir), nil)
+	for target, want := range map[string]int{"/": 200, "/.gitignore": 404, "/.git/config": 404, "/.git/": 404} {
+		resp, err := http.Get(s.url + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", target, resp.StatusCode, want)
+		}
+	}
+}

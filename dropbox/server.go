@@ -269,6 +269,9 @@ func siteHandler(files fs.FS, defaultLang string) http.Handler {
 			name = "."
 		}
 		info, err := fs.Stat(files, name)
+		if hidden(name) {
+			err = fs.ErrNotExist // a dotfile is never part of the built site, even in a --site folder
+		}
 		if err == nil && info.IsDir() {
 			_, err = fs.Stat(files, path.Join(name, "index.html"))
 		}
@@ -278,6 +281,16 @@ func siteHandler(files fs.FS, defaultLang string) http.Handler {
 		}
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// hidden reports whether any element of the path starts with a dot.
+func hidden(name string) bool {
+	for _, el := range strings.Split(name, "/") {
+		if strings.HasPrefix(el, ".") && el != "." {
+			return true
+		}
+	}
+	return false
 }
 
 // notFound answers with the 404 page of the language the path starts with, or of the default
