@@ -24,6 +24,8 @@ type Config struct {
 	SlowTimeout Duration `toml:"slow_timeout"`
 	// On SIGTERM, how long uploads in flight may take to finish before they are cut.
 	ShutdownGrace Duration `toml:"shutdown_grace"`
+	// How often the log is written: counts of answers and alerts, never one line per request.
+	LogInterval Duration `toml:"log_interval"`
 
 	// DefaultLanguage is Hugo's defaultContentLanguage, for pages outside any language's folder.
 	DefaultLanguage string `toml:"-"`
@@ -55,6 +57,7 @@ func defaults() Config {
 		// 64 KiB in 30 s is 2.1 KiB/s (docs/operations.md).
 		SlowTimeout:     Duration{30 * time.Second},
 		ShutdownGrace:   Duration{30 * time.Second},
+		LogInterval:     Duration{time.Hour},
 		DefaultLanguage: "en",
 	}
 }
@@ -125,6 +128,8 @@ func (c Config) check() error {
 		return fmt.Errorf("body_timeout is %s; give a duration such as \"20m\"", c.BodyTimeout.Duration)
 	case c.SlowTimeout.Duration < time.Second:
 		return fmt.Errorf("slow_timeout is %s; give a duration such as \"30s\"", c.SlowTimeout.Duration)
+	case c.LogInterval.Duration < time.Minute:
+		return fmt.Errorf("log_interval is %s; at least a minute, such as \"1h\"", c.LogInterval.Duration)
 	case c.ShutdownGrace.Duration < 0:
 		return fmt.Errorf("shutdown_grace is %s; give a duration such as \"30s\"", c.ShutdownGrace.Duration)
 	case c.Spool == "":

@@ -98,7 +98,7 @@ func (s *server) submitForm(c echo.Context) (err error) {
 			if r == http.ErrAbortHandler {
 				panic(r)
 			}
-			s.log.Error("panic", "where", panicFrames())
+			s.alert(panicAt())
 			err = s.formResult(c, dir, def, "", &formError{status: http.StatusInternalServerError, key: "failed"})
 		}
 	}()

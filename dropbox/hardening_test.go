@@ -155,7 +155,7 @@ func TestAPanicInAFormWipesItsPlaintextAndShowsTheErrorPage(t *testing.T) {
 		}
 	}
 	log := s.log()
-	if !strings.Contains(log, `"msg":"panic"`) || strings.Contains(log, "boom") || strings.Contains(log, "PASSPORT") {
+	if !strings.Contains(log, `"msg":"panic at github.com/safe-complaints/dropbox/dropbox.TestAPanicInAFormWipesItsPlaintextAndShowsTheErrorPage.func1`) || strings.Contains(log, "boom") || strings.Contains(log, "PASSPORT") {
 		t.Errorf("the log should say where it panicked, without any value:\n%s", log)
 	}
 	if files := s.stored(t); len(files) != 0 {
@@ -446,7 +446,7 @@ func TestTheLogCannotTellTwoPagesOrTwoProceduresApart(t *testing.T) {
 				t.Fatal(err)
 			}
 			target := s.url + "/api/v1/forms/" + def.Lang + "/" + path.Base(path.Dir(name))
-			visit("form sent", func() {
+			visit("upload accepted", func() {
 				if code, page := postForm(t, target, validForm(def), nil); code != 200 {
 					t.Fatalf("%s: %d %q", name, code, page)
 				}
@@ -458,6 +458,13 @@ func TestTheLogCannotTellTwoPagesOrTwoProceduresApart(t *testing.T) {
 			})
 		}
 		return nil
+	})
+	// Nor can it tell a form sent without JavaScript from one the browser encrypted.
+	keys, _ := testKeys(t)
+	visit("upload accepted", func() {
+		if code, out, _ := s.post(t, "application/octet-stream", policytest.Encrypt(t, []byte("x"), keys...)); code != 201 {
+			t.Fatalf("upload: %d %v", code, out)
+		}
 	})
 	if pages < 100 || forms < 30 {
 		t.Fatalf("only %d pages and %d forms: build the site first (make site)", pages, forms)

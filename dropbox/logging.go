@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,11 +17,14 @@ import (
 )
 
 // The log is for keeping the service running, and a seized server's log must say no more than its
-// spool: that some submissions arrived, on which day. So it holds only what the server itself
-// defines: counts of answers by kind of route and status class, once a minute; errors by kind;
-// start and stop. Times are cut to the minute. No line carries a request's address, agent, path,
-// procedure, size, exact time, or any text derived from the request (an error's text can quote the
-// body: Go's multipart parser quotes the line it could not read).
+// spool: that some submissions arrived, on which day. So nothing a request causes is written when
+// it happens: the journal collects counts of answers (by kind of route and status class) and the
+// alerts the server defines (a full disk, an internal error by kind, a panic by where), and writes
+// them once every log_interval (an hour by default), so that neither our time field, cut to the
+// minute, nor the system journal's own time stamp can be matched to one request. Start and stop
+// are written at once. No line carries a request's address, agent, path, procedure, size, or any
+// text derived from it (an error's text can quote the body: Go's multipart parser quotes the
+// line it could not read). Uploads and forms sent without JavaScript are counted as one kind.
 
 // newLogger writes JSON lines with times no finer than the minute.
 func newLogger(w io.Writer) *slog.Logger {
@@ -33,91 +38,82 @@ func newLogger(w io.Writer) *slog.Logger {
 	}))
 }
 
-// tally counts answers between two log lines, so that no line stands for one request.
-type tally struct {
+// journal holds what the log will say at the next tick.
+type journal struct {
 	mu     sync.Mutex
 	counts map[string]int
+	alerts map[alertKey]int
 }
 
-// routeKind names a route for the log: which page or form it was is not the log's business.
+type alertKey struct {
+	level slog.Level
+	msg   string
+}
+
+// routeKind names a route for the log: which page, form or way of sending is not its business.
 func routeKind(route string) string {
 	switch {
-	case route == "/api/v1/submissions":
-		return "submission"
-	case strings.HasPrefix(route, "/api/v1/forms/"):
-		return "form"
+	case route == "/api/v1/submissions", strings.HasPrefix(route, "/api/v1/forms/"):
+		return "upload"
 	case route == "/healthz":
 		return "health"
 	}
 	return "site"
 }
 
-func (t *tally) add(route string, status int) {
+// count notes one answer.
+func (j *journal) count(route string, status int) {
 	key := routeKind(route) + "_" + string("12345"[min(max(status/100, 1), 5)-1]) + "xx"
-	t.mu.Lock()
-	if t.counts == nil {
-		t.counts = map[string]int{}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.counts == nil {
+		j.counts = map[string]int{}
 	}
-	t.counts[key]++
-	t.mu.Unlock()
+	j.counts[key]++
 }
 
-// flush logs the counts since the last flush, if there were any.
-func (t *tally) flush(log *slog.Logger) {
-	t.mu.Lock()
-	counts := t.counts
-	t.counts = nil
-	t.mu.Unlock()
-	if len(counts) == 0 {
-		return
+// alert notes a condition for the operator: msg must be the server's own words, never a request's.
+func (j *journal) alert(level slog.Level, msg string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.alerts == nil {
+		j.alerts = map[alertKey]int{}
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	args := make([]any, 0, 2*len(keys))
-	for _, k := range keys {
-		args = append(args, k, counts[k])
-	}
-	log.Info("answers in the last minute", args...)
+	j.alerts[alertKey{level, msg}]++
 }
 
-// every flushes the tally each minute until stop is closed, then once more.
-func (t *tally) every(log *slog.Logger, stop <-chan struct{}) {
-	tick := time.NewTicker(time.Minute)
+// flush writes what was noted since the last flush, if anything was.
+func (j *journal) flush(log *slog.Logger) {
+	j.mu.Lock()
+	counts, alerts := j.counts, j.alerts
+	j.counts, j.alerts = nil, nil
+	j.mu.Unlock()
+	if len(counts) > 0 {
+		keys := slices.Sorted(maps.Keys(counts))
+		args := make([]any, 0, 2*len(keys))
+		for _, k := range keys {
+			args = append(args, k, counts[k])
+		}
+		log.Info("answers since the last count", args...)
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(alerts), func(a, b alertKey) int { return strings.Compare(a.msg, b.msg) }) {
+		log.Log(context.Background(), k.level, k.msg, "times", alerts[k])
+	}
+}
+
+// every flushes the journal each interval until stop is closed, then once more.
+func (j *journal) every(log *slog.Logger, interval time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-tick.C:
-			t.flush(log)
+			j.flush(log)
 		case <-stop:
-			t.flush(log)
+			j.flush(log)
 			return
 		}
 	}
-}
-
-// alerts are conditions the operator must act on. Each is logged when it starts and then at most
-// once a minute while it lasts, with how many times it happened meanwhile: not once per request.
-type alerts struct {
-	mu   sync.Mutex
-	last map[string]time.Time
-	seen map[string]int
-}
-
-func (a *alerts) raise(log *slog.Logger, msg string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.last == nil {
-		a.last, a.seen = map[string]time.Time{}, map[string]int{}
-	}
-	a.seen[msg]++
-	if time.Since(a.last[msg]) < time.Minute {
-		return
-	}
-	log.Error(msg, "times", a.seen[msg])
-	a.last[msg], a.seen[msg] = time.Now(), 0
 }
 
 // errorKind names an error by what the server knows of it, never by its text: a system call's
@@ -139,7 +135,7 @@ func errorKind(err error) string {
 
 // httpLogWriter receives net/http's own error log. Its lines can name the client's address ("http:
 // panic serving 203.0.113.9:4711") or quote a request, so only the kind of line is passed on.
-type httpLogWriter struct{ log *slog.Logger }
+type httpLogWriter struct{ journal *journal }
 
 // httpLogKinds are the beginnings of net/http's error lines that an operator may need to see.
 var httpLogKinds = []string{
@@ -155,18 +151,20 @@ func (w httpLogWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
-	w.log.Warn("http server", "kind", kind)
+	w.journal.alert(slog.LevelWarn, "http server: "+kind)
 	return len(p), nil
 }
 
-func serverErrorLog(l *slog.Logger) *log.Logger {
-	return log.New(httpLogWriter{l}, "", 0)
+func serverErrorLog(j *journal) *log.Logger {
+	return log.New(httpLogWriter{j}, "", 0)
 }
 
-// panicFrames is where a panic happened, as function names and lines: no values, so no plaintext.
+// panicAt names where a panic happened, by function names and lines: no values, so no plaintext.
+func panicAt() string { return "panic at " + strings.Join(panicFrames(), " < ") }
+
 func panicFrames() []string {
 	pcs := make([]uintptr, 16)
-	n := runtime.Callers(3, pcs)
+	n := runtime.Callers(4, pcs)
 	frames := runtime.CallersFrames(pcs[:n])
 	var out []string
 	for {

@@ -134,16 +134,16 @@ func runServe(ctx context.Context, opts serveOptions) error {
 		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    60 * time.Second,
 		MaxHeaderBytes: 16 << 10,
-		ErrorLog:       serverErrorLog(log),
+		ErrorLog:       serverErrorLog(&s.journal),
 	}
 	for _, r := range recipients {
 		log.Info("recipient", "fingerprint", r.Fingerprint(), "file", r.Path)
 	}
 	log.Info("listening", "address", ln.Addr().String(), "spool", cfg.Spool)
-	stopTally := make(chan struct{})
-	tallyDone := make(chan struct{})
-	go func() { s.tally.every(log, stopTally); close(tallyDone) }()
-	defer func() { close(stopTally); <-tallyDone }()
+	stopJournal := make(chan struct{})
+	journalDone := make(chan struct{})
+	go func() { s.journal.every(log, cfg.LogInterval.Duration, stopJournal); close(journalDone) }()
+	defer func() { close(stopJournal); <-journalDone }()
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

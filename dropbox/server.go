@@ -46,8 +46,7 @@ type server struct {
 	plain      *plainMemory  // where those forms' plaintext lives
 	site       fs.FS
 	log        *slog.Logger
-	tally      tally
-	alerts     alerts
+	journal    journal
 	inflight   sync.WaitGroup // requests being handled, for a bounded shutdown
 	echo       *echo.Echo
 }
@@ -69,7 +68,8 @@ func newServer(cfg Config, recipients []*policy.Recipient, sp *spool.Spool, file
 	return s
 }
 
-func (s *server) alert(msg string) { s.alerts.raise(s.log, msg) }
+// alert notes a condition for the operator, written with the next count (logging.go).
+func (s *server) alert(msg string) { s.journal.alert(slog.LevelError, msg) }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
@@ -86,7 +86,7 @@ func (s *server) headersAndCount(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
-		s.tally.add(c.Path(), c.Response().Status)
+		s.journal.count(c.Path(), c.Response().Status)
 		return nil
 	}
 }
@@ -103,7 +103,7 @@ func (s *server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.log.Error("panic", "where", panicFrames())
+				s.alert(panicAt())
 				err = errPanic
 			}
 		}()
@@ -143,7 +143,7 @@ func (s *server) handleError(err error, c echo.Context) {
 
 func (s *server) health(c echo.Context) error {
 	if _, err := spool.List(s.spool.Dir()); err != nil {
-		s.log.Error("health: spool unreadable", "kind", errorKind(err))
+		s.alert("health: spool unreadable: " + errorKind(err))
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "spool unavailable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

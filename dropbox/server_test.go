@@ -37,7 +37,7 @@ type testServer struct {
 // log returns the log so far, after the counts of answers are written out as each minute's are.
 func (s *testServer) log() string {
 	s.srv.inflight.Wait()
-	s.srv.tally.flush(s.srv.log)
+	s.srv.journal.flush(s.srv.log)
 	return s.logs.String()
 }
 
@@ -80,7 +80,7 @@ func startServerWithSite(t *testing.T, files fs.FS, change func(*Config)) *testS
 	log := newLogger(logs)
 	s := newServer(cfg, policytest.Recipients(keys...), sp, files, log)
 	srv := httptest.NewUnstartedServer(s)
-	srv.Config.ErrorLog = serverErrorLog(log)
+	srv.Config.ErrorLog = serverErrorLog(&s.journal)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testServer{url: srv.URL, spool: cfg.Spool, logs: logs, srv: s}
@@ -370,7 +370,7 @@ func TestLogsHoldNoAddressAgentOrBody(t *testing.T) {
 		resp.Body.Close()
 	}
 	logs := s.log()
-	if !strings.Contains(logs, `"submission_2xx":1`) || !strings.Contains(logs, `"submission_4xx":2`) {
+	if !strings.Contains(logs, `"upload_2xx":1`) || !strings.Contains(logs, `"upload_4xx":2`) {
 		t.Fatalf("the log does not show the requests at all:\n%s", logs)
 	}
 	for _, leak := range []string{"127.0.0.1", "203.0.113.7", "Agent-Smith", secret, "mallory"} {
@@ -382,7 +382,8 @@ func TestLogsHoldNoAddressAgentOrBody(t *testing.T) {
 
 func TestHTTPServerLogKeepsOnlyTheKindOfLine(t *testing.T) {
 	var buf syncBuffer
-	w := httpLogWriter{newLogger(&buf)}
+	var j journal
+	w := httpLogWriter{&j}
 	for _, line := range []string{
 		"http: panic serving 203.0.113.9:4711: my name is Jane Doe",
 		"http: TLS handshake error from [2001:db8::1]:443: EOF",
@@ -392,13 +393,14 @@ func TestHTTPServerLogKeepsOnlyTheKindOfLine(t *testing.T) {
 	} {
 		fmt.Fprint(w, line)
 	}
+	j.flush(newLogger(&buf))
 	out := buf.String()
 	for _, leak := range []string{"203.0.113.9", "2001:db8::1", "4711", "Jane", "semicolon", "reset"} {
 		if strings.Contains(out, leak) {
 			t.Errorf("the log holds %q: %s", leak, out)
 		}
 	}
-	for _, kind := range []string{`"kind":"panic serving"`, `"kind":"TLS handshake error"`, `"kind":"other (text withheld)"`} {
+	for _, kind := range []string{`"msg":"http server: panic serving","times":1`, `"msg":"http server: TLS handshake error","times":2`, `"msg":"http server: other (text withheld)","times":2`} {
 		if !strings.Contains(out, kind) {
 			t.Errorf("the log lacks %s: %s", kind, out)
 		}
