@@ -54,7 +54,7 @@ func defaults() Config {
 		Listen:        "127.0.0.1:8080",
 		// 32 MiB over Tor at 32 KiB/s takes 17 minutes.
 		BodyTimeout: Duration{20 * time.Minute},
-		// 64 KiB in 30 s is 2.1 KiB/s (docs/operations.md).
+		// 64 KiB in 30 s is 2.1 KiB/s (docs/forms.md).
 		SlowTimeout:     Duration{30 * time.Second},
 		ShutdownGrace:   Duration{30 * time.Second},
 		LogInterval:     Duration{time.Hour},

@@ -11,8 +11,8 @@ import (
 
 // Every upload, ciphertext or a form sent without JavaScript, is read under the same limits: the
 // body limit, the body timeout for the whole body, and a minimum rate: each window of 64 KiB must
-// arrive within slow_timeout (30 s by default, 2.1 KiB/s: a small fraction of what a slow Tor
-// circuit carries; docs/operations.md). An upload takes one of the max_uploads slots only once its
+// arrive within slow_timeout (30 s by default: 2.1 KiB/s, below what even a 2G mobile link
+// carries; docs/forms.md). An upload takes one of the max_uploads slots only once its
 // first window has arrived, so that senders who trickle or stall hold no slot: each loses its own
 // upload and nobody else's.
 
