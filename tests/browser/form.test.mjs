@@ -130,7 +130,10 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, and 
         const url = `${box.origin}/${lang}/forms/${procedure}/`;
         const def = await (await fetch(`${url}form.json`)).json();
         await page.goto(url);
-        const attachment = { name: `Beweis ${lang} ü.bin`, mimeType: 'application/octet-stream', buffer: crypto.randomBytes(5 * MiB) };
+        // At the limit the page promises (max_attachment_bytes, 25 MiB), on both paths.
+        const limit = Number(await page.getAttribute('form', 'data-max-bytes'));
+        assert.equal(limit, 25 * MiB, `${label}: the form's limit`);
+        const attachment = { name: `Beweis ${lang} ü.bin`, mimeType: 'application/octet-stream', buffer: crypto.randomBytes(limit) };
         if (javaScriptEnabled) assert.deepEqual(await axeViolations(page), [], `${label}: axe on the empty form`);
         const expected = await answer(page, def, attachment);
         const shot = `form-${lang}-${procedure}-${javaScriptEnabled ? 'js' : 'nojs'}`;
