@@ -134,10 +134,14 @@ func (s *server) receiveForm(c echo.Context, def *formDef, mem *plainSet, sub **
 	if err != nil {
 		return "", err
 	}
-	if !take(s.uploads, 0) || !take(s.plainForms, plainFormWait) {
+	if !take(s.uploads, 0) {
 		return "", &formError{status: http.StatusServiceUnavailable, key: "busy"}
 	}
-	defer func() { <-s.plainForms; <-s.uploads }() // both taken, or take is false and nothing was
+	defer func() { <-s.uploads }()
+	if !take(s.plainForms, plainFormWait) {
+		return "", &formError{status: http.StatusServiceUnavailable, key: "busy"}
+	}
+	defer func() { <-s.plainForms }()
 	body.extend()
 	var bodies []*chunks
 	*sub, bodies, err = readForm(body, params["boundary"], def, mem)
@@ -154,8 +158,8 @@ func (s *server) receiveForm(c echo.Context, def *formDef, mem *plainSet, sub **
 var afterFormRead = func(*plainSet) {}
 
 // plainFormWait is how long a form waits for one of the max_plain_forms slots before it is
-// refused: a burst of forms queues for a moment rather than failing at once.
-const plainFormWait = 10 * time.Second
+// refused: a burst of forms queues for a moment rather than failing at once. (A variable for tests.)
+var plainFormWait = 10 * time.Second
 
 // ciphertextBound is the most bytes the encryption of sub can take, which the spool reserves
 // against its quota: the plaintext, OpenPGP's framing and tags (well under 1/64 of it), the

@@ -579,3 +579,36 @@ func TestNoDotfileIsServedEvenFromASiteFolder(t *testing.T) {
 		}
 	}
 }
+
+// flowingForm starts a form that sends its first 100 KiB, so it holds its places, then stalls.
+func flowingForm(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=BB\r\nContent-Length: 1048576\r\n\r\n", formURL)
+	conn.Write([]byte("--BB\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.bin\"\r\n\r\n"))
+	conn.Write(make([]byte, 100<<10))
+	return conn
+}
+
+func TestAFormThatFindsNoPlaceWaitsThenGivesBackEverything(t *testing.T) {
+	keys, _ := testKeys(t)
+	plainFormWait = 300 * time.Millisecond
+	t.Cleanup(func() { plainFormWait = 10 * time.Second })
+	s := startServerWithSite(t, formSite, func(c *Config) { c.MaxUploads, c.MaxPlainForms = 2, 1 })
+	addr := strings.TrimPrefix(s.url, "http://")
+	flowingForm(t, addr) // holds one upload place and the one form place
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	code, page := postForm(t, s.url+formURL, []formPart{{name: "who", value: "affected"}, {name: "what-happened", value: "x"}}, nil)
+	if code != http.StatusServiceUnavailable || !strings.Contains(page, "Beschäftigt.") || time.Since(start) < plainFormWait {
+		t.Errorf("a second form: %d %q after %s; want 503 with the busy message after waiting %s", code, page, time.Since(start), plainFormWait)
+	}
+	// The second form gave its upload place back: an upload gets through.
+	if code, out, _ := s.post(t, "application/octet-stream", policytest.Encrypt(t, []byte("x"), keys...)); code != http.StatusCreated {
+		t.Errorf("an upload after the refused form: %d %v, want 201", code, out)
+	}
+}
