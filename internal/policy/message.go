@@ -127,6 +127,20 @@ func (c *countingReader) ReadByte() (byte, error) {
 	return b, err
 }
 
+// discard skips up to n bytes, fewer only with an error.
+func (c *countingReader) discard(n int64) (int64, error) {
+	var done int64
+	for done < n {
+		k, err := c.r.Discard(int(min(n-done, 1<<30)))
+		done += int64(k)
+		c.n += int64(k)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
 // readers keeps parse's 64 KiB buffers between messages: one per upload would be garbage the
 // collector must clear and zero again, per request.
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
@@ -424,7 +438,7 @@ func readData(cr *countingReader, h header, s *Structure) error {
 	default:
 		return refuse("the encrypted data is version %d; only versions 1 and 2 are accepted", version)
 	}
-	n, err := io.Copy(io.Discard, body)
+	n, err := body.skip()
 	if err != nil {
 		return truncated(err)
 	}
@@ -463,6 +477,34 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return n, err
+}
+
+// skip consumes the rest of the body and returns how many bytes that was. The encrypted bytes
+// are never looked at, so they are passed over in the buffer rather than copied out of it; the
+// reads underneath (and the spool's copy of them) are the same as Read's.
+func (b *bodyReader) skip() (int64, error) {
+	var n int64
+	for {
+		for b.remaining == 0 {
+			if !b.partial {
+				return n, nil
+			}
+			var err error
+			b.remaining, b.partial, err = readNewLength(b.cr)
+			if err != nil {
+				return n, truncated(err)
+			}
+		}
+		k, err := b.cr.discard(b.remaining)
+		n += k
+		b.remaining -= k
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 func (b *bodyReader) readByte() (byte, error) {
