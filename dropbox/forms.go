@@ -122,27 +122,29 @@ func (s *server) submitForm(c echo.Context) (err error) {
 // receiveForm reads, encrypts and stores one form. The plaintext it reads lives in mem, and *sub
 // is set as soon as there is one, for the caller to wipe.
 func (s *server) receiveForm(c echo.Context, def *formDef, mem *plainSet, sub **submission.Submission) (string, error) {
-	mediaType, params, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
-	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		return "", &formError{status: http.StatusUnsupportedMediaType, key: "bad_form", detail: "not multipart/form-data"}
+	req := c.Request()
+	mediaType, params, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" || len(params["boundary"]) > maxBoundary {
+		return "", &formError{status: http.StatusUnsupportedMediaType, key: "bad_form", detail: "not multipart/form-data with a boundary of at most 70 characters"}
 	}
-	first, err := mem.block(4) // 64 KiB: the first window is plaintext too
+	body, err := s.receive(c, mem)
 	if err != nil {
 		return "", err
 	}
-	body, err := s.receive(c, first[:window])
-	if err != nil {
-		return "", err
-	}
-	if !take(s.uploads, 0) {
-		return "", &formError{status: http.StatusServiceUnavailable, key: "busy"}
-	}
-	defer func() { <-s.uploads }()
-	if !take(s.plainForms, plainFormWait) {
+	defer body.done()
+	// The form's place first, waiting a little for one; then an upload place, without waiting,
+	// so that a form waiting for its place holds nothing that uploads need.
+	if !take(req.Context(), s.plainForms, plainFormWait) {
 		return "", &formError{status: http.StatusServiceUnavailable, key: "busy"}
 	}
 	defer func() { <-s.plainForms }()
-	body.extend()
+	if !take(req.Context(), s.uploads, 0) {
+		return "", &formError{status: http.StatusServiceUnavailable, key: "busy"}
+	}
+	defer func() { <-s.uploads }()
+	if err := body.holding(); err != nil {
+		return "", errCannotPace
+	}
 	var bodies []*chunks
 	*sub, bodies, err = readForm(body, params["boundary"], def, mem)
 	if err != nil {
@@ -153,6 +155,9 @@ func (s *server) receiveForm(c echo.Context, def *formDef, mem *plainSet, sub **
 	defer ciphertext.Close() // before the wipe: the encryption must be done with the buffers
 	return s.spool.Store(ciphertext, ciphertextBound(*sub), s.check)
 }
+
+// maxBoundary is RFC 2046's longest multipart boundary.
+const maxBoundary = 70
 
 // afterFormRead is a hook for tests (a panic between reading and storing); it does nothing.
 var afterFormRead = func(*plainSet) {}
@@ -175,12 +180,15 @@ func (s *server) formErrorFor(err error) *formError {
 	if errors.As(err, &fe) {
 		return fe
 	}
+	if errors.Is(err, errWaitingFull) {
+		return &formError{status: http.StatusServiceUnavailable, key: "busy"}
+	}
 	var he *echo.HTTPError
 	if !errors.As(err, &he) {
 		he, _ = s.uploadError(err).(*echo.HTTPError)
 	}
 	if he == nil {
-		s.alert("internal error (form): " + errorKind(err))
+		s.alert("internal error: " + errorKind(err))
 		return &formError{status: http.StatusInternalServerError, key: "failed"}
 	}
 	switch he.Code {

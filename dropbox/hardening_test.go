@@ -20,6 +20,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -610,5 +611,180 @@ func TestAFormThatFindsNoPlaceWaitsThenGivesBackEverything(t *testing.T) {
 	// The second form gave its upload place back: an upload gets through.
 	if code, out, _ := s.post(t, "application/octet-stream", policytest.Encrypt(t, []byte("x"), keys...)); code != http.StatusCreated {
 		t.Errorf("an upload after the refused form: %d %v, want 201", code, out)
+	}
+}
+
+// heapInUse is the live heap after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
+}
+
+// Connections that send their headers and nothing more hold no memory of ours: before a body's
+// bytes come, nothing is taken for them.
+func TestConnectionsThatSendNothingHoldNoMemory(t *testing.T) {
+	s := startServerWithSite(t, formSite, nil)
+	addr := strings.TrimPrefix(s.url, "http://")
+	before := heapInUse()
+	const n = 1000
+	conns := make([]net.Conn, 0, 2*n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		for _, target := range []string{"/api/v1/submissions", formURL} {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, conn)
+			ct := "application/octet-stream"
+			if target == formURL {
+				ct = "multipart/form-data; boundary=BB"
+			}
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 1048576\r\n\r\n", target, ct)
+		}
+	}
+	time.Sleep(time.Second)
+	// net/http's own buffers and each handler's goroutine cost about 13 KiB a connection here;
+	// a 64 KiB window taken before any byte came would cost 64 KiB more.
+	if grew := (heapInUse() - before) / (2 * n); grew > 24<<10 {
+		t.Errorf("each connection that sent nothing holds %d KiB", grew>>10)
+	}
+}
+
+// Bytes that come slowly before an upload has a place hold memory only within the waiting budget:
+// once it is spent, more uploads are told to come back, and the memory stays bounded.
+func TestFirstWindowsTogetherStayWithinTheWaitingBudget(t *testing.T) {
+	keys, _ := testKeys(t)
+	s := startServer(t, func(c *Config) { c.MaxUploads = 4 }) // budget: 4 × 128 KiB
+	budget := waitingBudget(s.srv.cfg)
+	addr := strings.TrimPrefix(s.url, "http://")
+	msg := policytest.Encrypt(t, bytes.Repeat([]byte("w"), 1<<20), keys...)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	// Each sends 20 KiB (five blocks) of a real message and then waits.
+	for i := 0; i < int(budget/(20<<10))+2; i++ {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+		fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
+		conn.Write(msg[:20<<10])
+	}
+	time.Sleep(500 * time.Millisecond)
+	if left := s.srv.waiting.Load(); left < 0 || left >= windowBlock*5 {
+		t.Errorf("waiting budget left: %d of %d; want it spent, never below zero", left, budget)
+	}
+	// Another upload needs sixteen blocks for its first window; fewer than five are left.
+	code, out, h := s.post(t, "application/octet-stream", msg)
+	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+		t.Errorf("an upload once the budget is spent: %d %v, want 503 with Retry-After", code, out)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	time.Sleep(300 * time.Millisecond)
+	if left := s.srv.waiting.Load(); left != budget {
+		t.Errorf("after the waiting uploads went away: %d of %d left", left, budget)
+	}
+	if code, out, _ := s.post(t, "application/octet-stream", policytest.Encrypt(t, []byte("later"), keys...)); code != http.StatusCreated {
+		t.Errorf("an upload after they went away: %d %v, want 201", code, out)
+	}
+}
+
+func TestALongBoundaryIsABadFormNotAPanic(t *testing.T) {
+	s := startServerWithSite(t, formSite, nil)
+	boundary := strings.Repeat("b", 5000)
+	body := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"who\"\r\n\r\naffected\r\n--" + boundary + "--\r\n"
+	resp, err := http.Post(s.url+formURL, "multipart/form-data; boundary="+boundary, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(page), "Das Formular passt nicht.") {
+		t.Errorf("status %d %q; want 415 with the bad-form message", resp.StatusCode, page)
+	}
+	if log := s.log(); strings.Contains(log, "panic") {
+		t.Errorf("the log:\n%s", log)
+	}
+}
+
+// At shutdown, a form whose body has come whole is stored and answered, even if storing it takes
+// longer than the grace; an upload still arriving is cut, not stored, not answered.
+func TestShutdownCutsReadsButAnswersWhatArrivedWhole(t *testing.T) {
+	keys, _ := testKeys(t)
+	cfg := defaults()
+	cfg.Spool = filepath.Join(t.TempDir(), "spool")
+	sp, err := spool.Open(cfg.Spool, cfg.SpoolQuota)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(cfg, policytest.Recipients(keys...), sp, formSite, newLogger(io.Discard))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s}
+	go srv.Serve(ln)
+	url := "http://" + ln.Addr().String()
+
+	stored := make(chan struct{})
+	afterFormRead = func(*plainSet) { close(stored); time.Sleep(1500 * time.Millisecond) } // a slow disk
+	t.Cleanup(func() { afterFormRead = func(*plainSet) {} })
+	formDone := make(chan string, 1)
+	go func() {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		w.WriteField("who", "affected")
+		w.WriteField("what-happened", "x")
+		w.Close()
+		resp, err := http.Post(url+formURL, w.FormDataContentType(), &body)
+		if err != nil {
+			formDone <- err.Error()
+			return
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		formDone <- fmt.Sprint(resp.StatusCode, " ", string(page))
+	}()
+	msg := policytest.Encrypt(t, bytes.Repeat([]byte("t"), 1<<20), keys...)
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
+	conn.Write(msg[:200<<10]) // then nothing: still arriving when the grace ends
+	select {
+	case <-stored:
+	case got := <-formDone:
+		t.Fatalf("the form ended before it was stored: %s", got)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the form was not read within 20 s")
+	}
+	if err := shutdown(srv, s, 300*time.Millisecond, newLogger(io.Discard)); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-formDone; !strings.HasPrefix(got, "200 ") {
+		t.Errorf("the form that had arrived whole: %s; want 200 with its receipt", got)
+	}
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if answer, _ := io.ReadAll(conn); bytes.Contains(answer, []byte(" 201 ")) {
+		t.Errorf("the cut upload was acknowledged: %.80q", answer)
+	}
+	if entries, _ := spool.List(cfg.Spool); len(entries) != 1 {
+		t.Errorf("%d stored; want only the form", len(entries))
 	}
 }

@@ -120,12 +120,12 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	if _, err := fs.Stat(files, "index.html"); err != nil {
 		log.Warn("no site to serve: run `make site` and build again; only the API is served")
 	}
-	setMemoryLimit(cfg, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("%w (is another drop box running? choose another address with --listen)", err)
 	}
 	s := newServer(cfg, recipients, sp, files, log)
+	setMemoryLimit(cfg, s, log)
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -157,9 +157,10 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	return shutdown(srv, s, cfg.ShutdownGrace.Duration, log)
 }
 
-// shutdown stops taking connections, lets uploads in flight finish for at most grace, then cuts
-// the rest: a cut upload fails its read, so it is neither stored nor acknowledged. It waits a
-// little for the cut handlers to clear their half-written files.
+// shutdown stops taking connections and lets uploads in flight finish for at most grace. Then it
+// cuts the reads of those still arriving: a cut upload fails its read, so it is neither stored
+// nor acknowledged. Those that had arrived whole are stored and answered; it waits for them (and
+// for the cut ones to clear their half-written files) a bounded time, then closes the rest.
 func shutdown(srv *http.Server, s *server, grace time.Duration, log *slog.Logger) error {
 	log.Info("shutting down: finishing uploads in progress", "grace_seconds", int(grace.Seconds()))
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -171,26 +172,38 @@ func shutdown(srv *http.Server, s *server, grace time.Duration, log *slog.Logger
 	if !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	log.Warn("shutting down: cutting the uploads still in progress; they are not stored")
-	srv.Close()
+	log.Warn("shutting down: cutting the uploads still arriving; they are not stored")
+	s.cutReads()
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+		// The handlers have ended; net/http still writes their answers out. A second Shutdown
+		// waits for that (the listeners are gone already), then Close ends what is left.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	case <-time.After(afterCut):
 		log.Warn("shutting down: some requests did not end; a restart clears what they left in the spool")
 	}
+	srv.Close()
 	return nil
 }
 
-// setMemoryLimit gives the collector a soft limit, unless GOMEMLIMIT sets one: the plaintext of
-// max_plain_forms forms, plus room for everything else. Without it, the collector lets garbage
-// grow to twice the live heap, and waves of large forms would take twice the memory they need.
-func setMemoryLimit(cfg Config, log *slog.Logger) {
+// afterCut is how long shutdown waits for requests to end once their reads are cut: enough to
+// encrypt and sync what has arrived whole.
+const afterCut = 30 * time.Second
+
+// setMemoryLimit gives the collector a soft limit, unless GOMEMLIMIT sets one: the plaintext
+// blocks of forms sent without JavaScript (made as they are needed, then reused), plus room for
+// everything else at full load. Without it, the collector lets garbage grow to twice the live
+// heap, which is mostly those blocks: waves of large forms would take twice the memory they need.
+func setMemoryLimit(cfg Config, s *server, log *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := int64(cfg.MaxPlainForms)*(cfg.BodyLimit+window) + 16<<20
-	debug.SetMemoryLimit(limit)
-	log.Info("memory limit", "mib", limit>>20)
+	base := 8<<20 + int64(cfg.MaxUploads)*256<<10 + waitingBudget(cfg)
+	s.plain.grown = func(allocated int64) { debug.SetMemoryLimit(base + allocated) }
+	debug.SetMemoryLimit(base)
+	log.Info("memory limit", "mib_before_form_blocks", base>>20)
 }

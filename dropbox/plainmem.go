@@ -22,24 +22,31 @@ const (
 
 // plainMemory keeps wiped blocks for reuse, up to limit bytes of them.
 type plainMemory struct {
-	mu    sync.Mutex
-	free  [classes][][]byte
-	kept  int64
-	limit int64
+	mu        sync.Mutex
+	free      [classes][][]byte
+	kept      int64 // bytes of blocks in free
+	allocated int64 // bytes of blocks made and not dropped: in use or kept
+	limit     int64
+	// grown, when set, is told the bytes allocated whenever that changes (the memory limit
+	// follows it: main.go).
+	grown func(allocated int64)
 }
 
 func newPlainMemory(limit int64) *plainMemory { return &plainMemory{limit: limit} }
 
 func (m *plainMemory) get(class int) []byte {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if n := len(m.free[class]); n > 0 {
 		b := m.free[class][n-1]
 		m.free[class] = m.free[class][:n-1]
 		m.kept -= int64(cap(b))
-		m.mu.Unlock()
 		return b
 	}
-	m.mu.Unlock()
+	m.allocated += firstChunk << class
+	if m.grown != nil {
+		m.grown(m.allocated)
+	}
 	return make([]byte, 0, firstChunk<<class)
 }
 
@@ -48,7 +55,12 @@ func (m *plainMemory) put(class int, b []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.kept+int64(cap(b)) > m.limit {
-		return // the collector takes it; it holds only zeros
+		// The collector takes it; it holds only zeros.
+		m.allocated -= int64(cap(b))
+		if m.grown != nil {
+			m.grown(m.allocated)
+		}
+		return
 	}
 	m.kept += int64(cap(b))
 	m.free[class] = append(m.free[class], b[:0])

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,6 +49,8 @@ type server struct {
 	site       fs.FS
 	log        *slog.Logger
 	journal    journal
+	waiting    atomic.Int64   // bytes of first windows that uploads without a place may still take
+	reading    reading        // bodies being read, for shutdown
 	inflight   sync.WaitGroup // requests being handled, for a bounded shutdown
 	echo       *echo.Echo
 }
@@ -55,8 +59,10 @@ func newServer(cfg Config, recipients []*policy.Recipient, sp *spool.Spool, file
 	s := &server{cfg: cfg, recipients: recipients, spool: sp, log: log, site: files,
 		uploads: make(chan struct{}, cfg.MaxUploads), plainForms: make(chan struct{}, cfg.MaxPlainForms),
 		plain: newPlainMemory(int64(cfg.MaxPlainForms) * (cfg.BodyLimit + window))}
+	s.waiting.Store(waitingBudget(cfg))
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard) // its lines carry exact times; everything goes through the journal
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.headersAndCount, s.recoverPanics)
 	e.POST("/api/v1/submissions", s.submit)
@@ -149,26 +155,27 @@ func (s *server) health(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// firstWindows holds the first window of ciphertext uploads between requests.
-var firstWindows = sync.Pool{New: func() any { b := make([]byte, window); return &b }}
-
 // submit stores one binary OpenPGP message that passes the policy for exactly our recipients.
 func (s *server) submit(c echo.Context) error {
 	req := c.Request()
 	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != "application/octet-stream" {
 		return fail(http.StatusUnsupportedMediaType, "send the binary OpenPGP message as application/octet-stream")
 	}
-	first := firstWindows.Get().(*[]byte)
-	defer firstWindows.Put(first)
-	body, err := s.receive(c, *first)
-	if err != nil {
-		return err
+	body, err := s.receive(c, nil)
+	if errors.Is(err, errWaitingFull) {
+		return busy(c)
 	}
-	if !take(s.uploads, 0) {
+	if err != nil {
+		return s.uploadError(err)
+	}
+	defer body.done()
+	if !take(req.Context(), s.uploads, 0) {
 		return busy(c)
 	}
 	defer func() { <-s.uploads }()
-	body.extend()
+	if err := body.holding(); err != nil {
+		return errCannotPace
+	}
 	reserve := s.cfg.BodyLimit
 	if req.ContentLength >= 0 {
 		reserve = req.ContentLength
@@ -191,8 +198,8 @@ func busy(c echo.Context) error {
 	return fail(http.StatusServiceUnavailable, "the drop box is busy; nothing was kept; please send again in a minute")
 }
 
-// take takes a token from slots, waiting at most wait for one.
-func take(slots chan struct{}, wait time.Duration) bool {
+// take takes a token from slots, waiting at most wait for one, and not once the request is gone.
+func take(ctx context.Context, slots chan struct{}, wait time.Duration) bool {
 	select {
 	case slots <- struct{}{}:
 		return true
@@ -207,8 +214,9 @@ func take(slots chan struct{}, wait time.Duration) bool {
 	case slots <- struct{}{}:
 		return true
 	case <-t.C:
-		return false
+	case <-ctx.Done():
 	}
+	return false
 }
 
 func tooLarge(limit int64) string {
@@ -218,13 +226,21 @@ func tooLarge(limit int64) string {
 func (s *server) uploadError(err error) error {
 	var pe *policy.Error
 	var mbe *http.MaxBytesError
+	var he *echo.HTTPError
 	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.Is(err, errWaitingFull):
+		return fail(http.StatusServiceUnavailable, "the drop box is busy; nothing was kept; please send again in a minute")
 	case errors.As(err, &mbe):
 		return fail(http.StatusRequestEntityTooLarge, tooLarge(mbe.Limit))
 	case errors.Is(err, policy.ErrArmored):
 		return fail(http.StatusUnsupportedMediaType, err.Error())
 	case errors.As(err, &pe):
 		return fail(http.StatusUnprocessableEntity, "the message was refused and nothing was kept: "+pe.Reason)
+	case errors.Is(err, spool.ErrQuotaReserved):
+		s.alert("spool quota taken by uploads in progress: refused some; if it lasts, raise spool_quota or collect submissions")
+		return fail(http.StatusServiceUnavailable, "the drop box is full for now; nothing was kept; please try again later")
 	case errors.Is(err, spool.ErrOverQuota):
 		s.alert("spool over quota: staff must collect submissions")
 		return fail(http.StatusServiceUnavailable, "the drop box is full for now; nothing was kept; please try again later")

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Ext is the extension of a stored submission: a binary OpenPGP message.
@@ -32,6 +33,9 @@ var (
 	// ErrOverQuota means the submission would take the spool past its configured quota: staff
 	// must collect submissions.
 	ErrOverQuota = errors.New("the spool is over its quota")
+	// ErrQuotaReserved means the quota is not reached by what is stored, but would be by the
+	// uploads in progress: the submission may be sent again shortly.
+	ErrQuotaReserved = fmt.Errorf("%w with the uploads in progress", ErrOverQuota)
 	// ErrLonger means a submission was longer than the size reserved for it.
 	ErrLonger = errors.New("the submission is longer than the size reserved for it")
 )
@@ -44,6 +48,7 @@ type Spool struct {
 	mu       sync.Mutex
 	used     int64 // bytes of stored submissions
 	reserved int64 // bytes reserved by submissions being stored
+	counted  time.Time
 }
 
 // Open prepares dir (mode 0700), removes what a crash left half-received, and counts what is there.
@@ -95,14 +100,15 @@ func (s *Spool) Store(r io.Reader, size int64, check func(io.Reader) error) (id 
 		return "", err
 	}
 	out := &heldFile{dir: filepath.Join(s.dir, incoming), max: size}
+	stored := false // set last, so that a panic anywhere counts as not stored
 	defer func() {
 		s.mu.Lock()
 		s.reserved -= size
-		if err == nil {
+		if stored {
 			s.used += out.n
 		}
 		s.mu.Unlock()
-		if err != nil {
+		if !stored {
 			out.discard()
 		}
 		out.release()
@@ -127,6 +133,7 @@ func (s *Spool) Store(r io.Reader, size int64, check func(io.Reader) error) (id 
 		os.Remove(final)
 		return "", diskError(err)
 	}
+	stored = true
 	return id, nil
 }
 
@@ -210,22 +217,32 @@ func (h *heldFile) discard() {
 
 // reserve sets size bytes aside for a submission, or refuses it if the spool would pass its quota.
 func (s *Spool) reserve(size int64) error {
+	if s.quota <= 0 {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.quota > 0 && s.used+s.reserved+size > s.quota {
-		// Staff may have collected submissions since: count again before refusing.
+	if s.used+s.reserved+size > s.quota && time.Since(s.counted) >= recountEvery {
+		// Staff may have collected submissions since: count again, at most once every
+		// recountEvery however many are refused meanwhile, as it holds up every upload's end.
 		used, err := s.size()
 		if err != nil {
 			return err
 		}
-		s.used = used
-		if s.used+s.reserved+size > s.quota {
-			return ErrOverQuota
-		}
+		s.used, s.counted = used, time.Now()
+	}
+	switch {
+	case s.used+size > s.quota:
+		return ErrOverQuota
+	case s.used+s.reserved+size > s.quota:
+		return ErrQuotaReserved
 	}
 	s.reserved += size
 	return nil
 }
+
+// recountEvery is how often a refusal may count the spool's files again.
+const recountEvery = time.Second
 
 func diskError(err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {

@@ -136,8 +136,8 @@ func TestReservationsKeepUploadsSideBySideWithinTheQuota(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := s.Store(strings.NewReader("b"), 600, copyAll); !errors.Is(err, ErrOverQuota) {
-		t.Errorf("second upload while 600 of 1000 are reserved: %v, want ErrOverQuota", err)
+	if _, err := s.Store(strings.NewReader("b"), 600, copyAll); !errors.Is(err, ErrQuotaReserved) {
+		t.Errorf("second upload while 600 of 1000 are reserved: %v, want ErrQuotaReserved", err)
 	}
 	close(release)
 	if err := <-first; err != nil {
@@ -169,5 +169,26 @@ func TestASubmissionLongerThanItsReservationIsRefused(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Join(dir, incoming)); len(left) != 0 {
 		t.Errorf("%d files left in %s", len(left), incoming)
+	}
+}
+
+func TestAPanicWhileStoringKeepsNothingAndCountsNothing(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() { recover() }()
+		s.Store(strings.NewReader(strings.Repeat("p", 300<<10)), 300<<10, func(r io.Reader) error {
+			io.Copy(io.Discard, r)
+			panic("a bug in the check")
+		})
+	}()
+	if s.used != 0 || s.reserved != 0 {
+		t.Errorf("after a panic: used %d, reserved %d; want 0 and 0", s.used, s.reserved)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, incoming)); len(left) != 0 {
+		t.Errorf("%d files left in %s after a panic", len(left), incoming)
 	}
 }
