@@ -39,6 +39,15 @@ var securityHeaders = map[string]string{
 	"Cache-Control": "no-store",
 }
 
+// securityHeaderValues is securityHeaders as header values, made once.
+var securityHeaderValues = func() http.Header {
+	h := http.Header{}
+	for k, v := range securityHeaders {
+		h.Set(k, v)
+	}
+	return h
+}()
+
 type server struct {
 	cfg        Config
 	recipients []*policy.Recipient
@@ -86,8 +95,8 @@ func (s *server) headersAndCount(next echo.HandlerFunc) echo.HandlerFunc {
 		s.inflight.Add(1)
 		defer s.inflight.Done()
 		h := c.Response().Header()
-		for k, v := range securityHeaders {
-			h.Set(k, v)
+		for k, v := range securityHeaderValues {
+			h[k] = v // canonical keys, shared values that nothing changes: no allocation per request
 		}
 		if err := next(c); err != nil {
 			c.Error(err)

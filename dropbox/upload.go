@@ -18,20 +18,27 @@ import (
 // window has arrived, so that senders who trickle or stall hold no place: each loses its own
 // upload and nobody else's.
 //
-// Before it holds a place, an upload holds memory only for the bytes that have come: its first
-// window grows in blocks of 4 KiB as they arrive, and all such blocks together are bounded by the
-// waiting budget. A connection that sends headers and nothing more holds none of ours.
+// Before it holds a place, an upload holds memory only for the bytes that have come (at most
+// twice as much): its first window grows in blocks as they arrive, and all such blocks together
+// are bounded by the waiting budget. A connection that sends headers and nothing more holds none
+// of ours.
 
 const (
 	window      = 64 << 10 // how much of an upload must arrive within slow_timeout, again and again
-	windowBlock = 4 << 10  // the first window grows by this much at a time
+	windowBlock = 4 << 10  // the first block of the first window; the next ones double
 )
 
 // waitingBudget is the memory all first windows of uploads without a place may hold together.
 func waitingBudget(cfg Config) int64 { return int64(max(cfg.MaxUploads, 4)) * 2 * window }
 
-// windowBlocks keeps the blocks of ciphertext uploads' first windows between requests.
-var windowBlocks = sync.Pool{New: func() any { b := make([]byte, 0, windowBlock); return &b }}
+// windowBlocks keeps the blocks of ciphertext uploads' first windows between requests, by size:
+// 4, 8, 16 and 32 KiB.
+var windowBlocks = func() (pools [4]*sync.Pool) {
+	for class := range pools {
+		pools[class] = &sync.Pool{New: func() any { b := make([]byte, 0, windowBlock<<class); return &b }}
+	}
+	return pools
+}()
 
 var errCannotPace = errors.New("the connection does not take read deadlines")
 
@@ -40,8 +47,13 @@ type upload struct {
 	io.Reader
 	s       *server
 	paced   *pacedBody
-	charged int64     // bytes of the waiting budget its first window holds
-	pooled  []*[]byte // ciphertext blocks to give back to windowBlocks
+	charged int64         // bytes of the waiting budget its first window holds
+	pooled  []pooledBlock // ciphertext blocks to give back to windowBlocks
+}
+
+type pooledBlock struct {
+	class int
+	b     *[]byte
 }
 
 // holding says the upload now holds a place: its first window no longer counts against the
@@ -57,9 +69,9 @@ func (u *upload) done() {
 	u.s.waiting.Add(u.charged)
 	u.charged = 0
 	u.s.forget(u.paced)
-	for _, b := range u.pooled {
-		*b = (*b)[:0]
-		windowBlocks.Put(b)
+	for _, pb := range u.pooled {
+		*pb.b = (*pb.b)[:0]
+		windowBlocks[pb.class].Put(pb.b)
 	}
 	u.pooled = nil
 }
@@ -87,7 +99,7 @@ func (s *server) receive(c echo.Context, plain *plainSet) (*upload, error) {
 	s.track(paced)
 	block := u.ciphertextBlock
 	if plain != nil {
-		block = func() ([]byte, error) { return plain.block(0) }
+		block = plain.block
 	}
 	body, err := u.readFirstWindow(block)
 	if err != nil {
@@ -98,37 +110,44 @@ func (s *server) receive(c echo.Context, plain *plainSet) (*upload, error) {
 	return u, nil
 }
 
-// readFirstWindow reads up to a window, a block at a time, each block taken only once a byte has
-// come for it and charged to the waiting budget.
-func (u *upload) readFirstWindow(block func() ([]byte, error)) (io.Reader, error) {
+// readFirstWindow reads up to a window. Its first block, of 4 KiB, is taken only once a byte has
+// come for it; once bytes flow, blocks grow (4, 8, 16, 32 KiB), so that a window is read in few
+// calls while the memory held stays within twice what has arrived. Every block is charged to the
+// waiting budget.
+func (u *upload) readFirstWindow(block func(class int) ([]byte, error)) (io.Reader, error) {
 	var one [1]byte
+	// Wait for a byte before taking memory for it: no byte, no block.
+	n, err := u.paced.Read(one[:])
+	for n == 0 && err == nil {
+		n, err = u.paced.Read(one[:])
+	}
+	if n == 0 {
+		if err == io.EOF {
+			return bytes.NewReader(nil), nil
+		}
+		return nil, u.s.uploadError(err)
+	}
 	var readers []io.Reader
 	total := 0
-	for total < window {
-		// Wait for a byte before taking memory for it: no byte, no block.
-		n, err := u.paced.Read(one[:])
-		if n == 0 {
-			if err == io.EOF {
-				return io.MultiReader(readers...), nil
-			}
-			if err == nil {
-				continue
-			}
-			return nil, u.s.uploadError(err)
-		}
-		if u.s.waiting.Add(-windowBlock) < 0 {
-			u.s.waiting.Add(windowBlock)
+	for i := 0; total < window; i++ {
+		class := windowClasses[i]
+		size := windowBlock << class
+		if u.s.waiting.Add(-int64(size)) < 0 {
+			u.s.waiting.Add(int64(size))
 			one[0] = 0
 			return nil, errWaitingFull
 		}
-		u.charged += windowBlock
-		b, berr := block()
+		u.charged += int64(size)
+		b, berr := block(class)
 		if berr != nil {
 			one[0] = 0
 			return nil, berr
 		}
-		b = append(b, one[0])
-		one[0] = 0
+		b = b[:0:size]
+		if i == 0 {
+			b = append(b, one[0])
+			one[0] = 0
+		}
 		for len(b) < cap(b) && err == nil {
 			var k int
 			k, err = u.paced.Read(b[len(b):cap(b)])
@@ -146,13 +165,17 @@ func (u *upload) readFirstWindow(block func() ([]byte, error)) (io.Reader, error
 	return io.MultiReader(append(readers, u.paced)...), nil
 }
 
+// windowClasses are the blocks a first window is read into, 4 << class KiB each: 4, 4, 8, 16
+// and 32 KiB make the 64 KiB of a window.
+var windowClasses = [...]int{0, 0, 1, 2, 3}
+
 // errWaitingFull means too many uploads are arriving at once for the memory set aside for them.
 var errWaitingFull = errors.New("the waiting budget is spent")
 
 // ciphertextBlock is a block for a ciphertext upload's first window.
-func (u *upload) ciphertextBlock() ([]byte, error) {
-	b := windowBlocks.Get().(*[]byte)
-	u.pooled = append(u.pooled, b)
+func (u *upload) ciphertextBlock(class int) ([]byte, error) {
+	b := windowBlocks[class].Get().(*[]byte)
+	u.pooled = append(u.pooled, pooledBlock{class, b})
 	return (*b)[:0], nil
 }
 
