@@ -166,6 +166,20 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, and 
         assert.deepEqual(offsite, [], `${label}: requests to other hosts`);
         await context.close();
 
+        // What reached the server is ciphertext: the drop box stores an upload byte for byte, so
+        // the stored file is what the browser sent (with JavaScript) or what the server encrypted
+        // (without). No typed words, no attachment bytes; OpenPGP session keys first.
+        const stored = fs.readFileSync(path.join(box.spool, `${id}.pgp`));
+        assert.ok(stored.length > limit, `${label}: the stored message holds the whole attachment`);
+        assert.ok(stored[0] === 0xc1 || (stored[0] & 0xfc) === 0x84, `${label}: the first packet is not a session key (byte ${stored[0]})`);
+        for (const { value } of expected) {
+          // Lines of at least 12 bytes: a shorter one ("Ja") turns up by chance in 25 MiB of ciphertext.
+          for (const line of value.split('\n').filter((l) => Buffer.byteLength(l) >= 12)) {
+            assert.ok(!stored.includes(Buffer.from(line)), `${label}: "${line}" is in the stored file in the clear`);
+          }
+        }
+        assert.ok(!stored.includes(attachment.buffer.subarray(0, 64)), `${label}: attachment bytes in the clear`);
+
         const cases = decrypt(staff, box.spool);
         const got = JSON.parse(fs.readFileSync(path.join(cases, id, 'submission.json'), 'utf8'));
         assert.equal(got.procedure, procedure, label);
