@@ -25,17 +25,36 @@ var (
 )
 
 // Staff returns two staff keys and one outsider key, made once per test binary in a folder
-// that lives as long as the process.
+// that lives as long as the process; a package's TestMain removes it with Cleanup.
 func Staff(t testing.TB) ([]Key, Key) {
 	sharedOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "policytest-keys-")
 		if err != nil {
 			t.Fatal(err)
 		}
+		sharedDir = dir
 		sharedStaff = []Key{NewKey(t, dir, "ana"), NewKey(t, dir, "ben")}
 		sharedOutsider = NewKey(t, dir, "mallory")
 	})
 	return sharedStaff, sharedOutsider
+}
+
+// sharedDir holds the keys Staff made, if it made them.
+var sharedDir string
+
+// Cleanup removes the keys Staff made. Call it from TestMain after m.Run.
+func Cleanup() {
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+}
+
+// Main runs a package's tests and then removes the keys Staff made: func TestMain(m *testing.M)
+// { policytest.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
 }
 
 // Passphrase protects every test key.
