@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,10 +11,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/safe-complaints/dropbox/bench/baseline"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 )
@@ -76,20 +75,11 @@ func benchmarkAccept(b *testing.B, send func(b *testing.B, h http.Handler, msg [
 		})
 		b.Run(fmt.Sprintf("baseline/%s", humanBytes(int64(size))), func(b *testing.B) {
 			dir := b.TempDir()
-			incoming := filepath.Join(dir, ".incoming")
-			if err := os.Mkdir(incoming, 0o700); err != nil {
+			h, err := baseline.Handler(dir, 32<<20)
+			if err != nil {
 				b.Fatal(err)
 			}
-			send(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				id, err := storeBare(http.MaxBytesReader(w, r.Body, 32<<20), dir, incoming)
-				if err != nil {
-					http.Error(w, err.Error(), http.StatusInternalServerError)
-					return
-				}
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusCreated)
-				fmt.Fprintf(w, "{\"id\":%q}\n", id)
-			}), msg, dir)
+			send(b, h, msg, dir)
 		})
 	}
 }
@@ -111,42 +101,4 @@ func benchmarkParallel(b *testing.B, msg []byte, dir string, post func(io.Reader
 			}
 		}
 	})
-}
-
-var bareBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
-
-// storeBare is loadgen baseline-server's disk work: the body into a new file in 64 KiB pieces,
-// fsync, rename, fsync of the folder.
-func storeBare(body io.Reader, dir, incoming string) (string, error) {
-	tmp, err := os.CreateTemp(incoming, "*")
-	if err != nil {
-		return "", err
-	}
-	defer tmp.Close()
-	// Neither side's shortcut: the body as net/http gives it has no WriteTo, and *os.File's
-	// ReadFrom would copy in 32 KiB pieces.
-	buf := bareBuffers.Get().(*[]byte)
-	defer bareBuffers.Put(buf)
-	if _, err := io.CopyBuffer(struct{ io.Writer }{tmp}, struct{ io.Reader }{body}, *buf); err != nil {
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
-	var raw [16]byte
-	rand.Read(raw[:])
-	id := hex.EncodeToString(raw[:])
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, id+spool.Ext)); err != nil {
-		return "", err
-	}
-	return id, syncFolder(dir)
-}
-
-func syncFolder(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

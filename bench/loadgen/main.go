@@ -27,7 +27,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -36,6 +35,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/safe-complaints/dropbox/bench/baseline"
 	"github.com/safe-complaints/dropbox/internal/submission"
 )
 
@@ -91,77 +91,18 @@ func baselineServer(args []string) error {
 	if *dir == "" {
 		return errors.New("--dir is required")
 	}
-	incoming := filepath.Join(*dir, ".incoming")
-	if err := os.MkdirAll(incoming, 0o700); err != nil {
+	handler, err := baseline.Handler(*dir, *limit)
+	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.Error(w, "POST only", http.StatusMethodNotAllowed)
-			return
-		}
-		id, err := storeBody(http.MaxBytesReader(w, r.Body, *limit), *dir, incoming)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		fmt.Fprintf(w, "{\"id\":%q}\n", id)
-	})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	fmt.Println(ln.Addr().String())
 	return srv.Serve(ln)
 }
-
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
-
-func storeBody(body io.Reader, dir, incoming string) (id string, err error) {
-	var raw [16]byte
-	rand.Read(raw[:])
-	id = hex.EncodeToString(raw[:])
-	tmp, err := os.CreateTemp(incoming, "*")
-	if err != nil {
-		return "", err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// Write in the drop box's pieces: its validator reads the body through a 64 KiB buffer and the
-	// spool writes what each read returns. (io.Copy to an *os.File would write 32 KiB at a time:
-	// twice the write calls, a handicap the drop box does not have.) The buffer is kept between
-	// requests, as the drop box keeps its own, so that neither pays for zeroing 64 KiB each time.
-	buf := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(buf)
-	if _, err = io.CopyBuffer(writerOnly{tmp}, body, *buf); err != nil {
-		return "", err
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err = tmp.Close(); err != nil {
-		return "", err
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, id+".pgp")); err != nil {
-		return "", err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return "", err
-	}
-	defer d.Close()
-	return id, d.Sync()
-}
-
-// writerOnly hides *os.File's ReadFrom, so io.CopyBuffer uses the buffer it is given.
-type writerOnly struct{ io.Writer }
 
 // ---- load -------------------------------------------------------------------------------------
 
@@ -407,22 +348,7 @@ func rss(args []string) error {
 	}
 	client := newClient(*conc)
 	var inFlight, maxInFlight atomic.Int64
-	var sampledMax atomic.Int64
-	done := make(chan struct{})
-	go func() { // sample VmRSS as a cross-check of VmHWM
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if v, err := procStatusKiB(*pid, "VmRSS"); err == nil && v > sampledMax.Load() {
-					sampledMax.Store(v)
-				}
-			}
-		}
-	}()
+	stopSampling := sampleRSS(*pid) // a cross-check of VmHWM
 	start := time.Now()
 	errs := make(chan error, *conc)
 	var wg sync.WaitGroup
@@ -446,7 +372,7 @@ func rss(args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	close(done)
+	sampledMax := stopSampling()
 	close(errs)
 	if err := <-errs; err != nil {
 		return err
@@ -460,7 +386,7 @@ func rss(args []string) error {
 	return printJSON(rssResult{
 		Label: *label, Uploads: *conc, BodyBytes: len(body), PaceSeconds: pace.Seconds(), MaxInFlight: maxInFlight.Load(),
 		Seconds: round(elapsed.Seconds(), 2), HWMBeforeMiB: kib(before), HWMMiB: kib(hwm), RSSAfterMiB: kib(after),
-		SampledMaxMiB: kib(sampledMax.Load()),
+		SampledMaxMiB: kib(sampledMax),
 	})
 }
 
@@ -492,6 +418,33 @@ func procCPU(pid int) (time.Duration, error) {
 }
 
 // procStatusKiB reads one "Name:  N kB" line of /proc/PID/status.
+// sampleRSS reads the process's VmRSS every 20 ms until the function it returns is called, which
+// returns the largest value read, in KiB.
+func sampleRSS(pid int) (stop func() int64) {
+	var largest atomic.Int64
+	done, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if v, err := procStatusKiB(pid, "VmRSS"); err == nil && v > largest.Load() {
+					largest.Store(v)
+				}
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-sampled
+		return largest.Load()
+	}
+}
+
 func procStatusKiB(pid int, name string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -611,24 +564,7 @@ func forms(args []string) error {
 	res := formsResult{Label: *label, FormsPerWave: *conc, AttachmentBytes: *size, BodyBytes: len(body), RSSBeforeMiB: kib(before)}
 	client := newClient(*conc)
 	for wave := 1; wave <= *waves; wave++ {
-		var sampledMax atomic.Int64
-		done := make(chan struct{})
-		sampled := make(chan struct{})
-		go func() {
-			defer close(sampled)
-			t := time.NewTicker(20 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					if v, err := procStatusKiB(*pid, "VmRSS"); err == nil && v > sampledMax.Load() {
-						sampledMax.Store(v)
-					}
-				}
-			}
-		}()
+		stopSampling := sampleRSS(*pid)
 		start := time.Now()
 		errs := make(chan error, *conc)
 		var wg sync.WaitGroup
@@ -643,8 +579,7 @@ func forms(args []string) error {
 		}
 		wg.Wait()
 		elapsed := time.Since(start)
-		close(done)
-		<-sampled
+		sampledMax := stopSampling()
 		close(errs)
 		if err := <-errs; err != nil {
 			return fmt.Errorf("wave %d: %w", wave, err)
@@ -658,7 +593,7 @@ func forms(args []string) error {
 			return err
 		}
 		res.Waves = append(res.Waves, formsWave{Wave: wave, Seconds: round(elapsed.Seconds(), 2), HWMMiB: kib(hwm), RSSMiB: kib(rss),
-			SampledMaxMiB: kib(max(sampledMax.Load(), rss))})
+			SampledMaxMiB: kib(max(sampledMax, rss))})
 	}
 	return printJSON(res)
 }
