@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/safe-complaints/dropbox/bench/baseline"
+	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 )
@@ -39,7 +40,7 @@ func BenchmarkAccept(b *testing.B) {
 			IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
 		go srv.Serve(ln)
 		defer srv.Close()
-		url := "http://" + ln.Addr().String() + "/api/v1/submissions"
+		url := "http://" + ln.Addr().String() + kokSubmissions
 		// 16 goroutines per core: 32 connections on 2 cores, as scripts/bench's most.
 		b.SetParallelism(16)
 		client := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 256, DisableCompression: true}}
@@ -64,14 +65,12 @@ func benchmarkAccept(b *testing.B, send func(b *testing.B, h http.Handler, msg [
 		rand.Read(plain)
 		msg := policytest.Encrypt(b, plain, keys...)
 		b.Run(fmt.Sprintf("dropbox/%s", humanBytes(int64(size))), func(b *testing.B) {
-			cfg := defaults()
+			cfg := config.Defaults()
 			cfg.Spool = filepath.Join(b.TempDir(), "spool")
-			sp, err := spool.Open(cfg.Spool, 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			s := newServer(cfg, policytest.Recipients(keys...), sp, os.DirFS(b.TempDir()), slog.New(slog.NewTextHandler(io.Discard, nil)))
-			send(b, s, msg, cfg.Spool)
+			cfg.SpoolQuota = 0
+			conf, orgs := testOrganisations(b, cfg)
+			s := newServer(conf, orgs, os.DirFS(b.TempDir()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			send(b, s, msg, filepath.Join(cfg.Spool, "kok"))
 		})
 		b.Run(fmt.Sprintf("baseline/%s", humanBytes(int64(size))), func(b *testing.B) {
 			dir := b.TempDir()

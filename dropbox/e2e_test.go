@@ -25,6 +25,7 @@ import (
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
 	"github.com/safe-complaints/dropbox/internal/policy"
+	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
 )
@@ -82,10 +83,36 @@ type dropboxProcess struct {
 	spool string
 }
 
-// startDropbox runs the real binary on a free loopback port and waits until it listens.
+// startDropbox runs the real binary on a free loopback port with the repository's config.toml
+// and waits until it listens. recipients are kok's staff keys; the other organisations get
+// policytest's keys (orgConfig).
 func startDropbox(t *testing.T, spoolDir string, recipients ...string) *dropboxProcess {
 	t.Helper()
 	return startDropboxWithConfig(t, "../config.toml", spoolDir, recipients...)
+}
+
+// orgConfig writes a configuration file that declares the three organisations of config.toml,
+// kok with the given keys and the others with policytest's, to follow the real one in --config.
+func orgConfig(t *testing.T, kokKeys ...string) string {
+	t.Helper()
+	keys := map[string][]string{"kok": kokKeys}
+	for id, ks := range policytest.Organisations(t) {
+		if id != "kok" {
+			for _, k := range ks {
+				keys[id] = append(keys[id], k.PubPath)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, o := range []struct{ id, name, region string }{{"kok", "KOK", "DE-BE"}, {"mk-act", "MK-ACT", "GB-ENG"}, {"kinderrechtencoalitie", "Kinderrechtencoalitie", "BE-VLG"}} {
+		quoted, _ := json.Marshal(keys[o.id])
+		fmt.Fprintf(&b, "[params.organisations.%s]\nname = %q\nregion = %q\nkeys = %s\n", o.id, o.name, o.region, quoted)
+	}
+	file := filepath.Join(t.TempDir(), "organisations.toml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 func startDropboxWithConfig(t *testing.T, config, spoolDir string, recipients ...string) *dropboxProcess {
@@ -93,10 +120,7 @@ func startDropboxWithConfig(t *testing.T, config, spoolDir string, recipients ..
 	bin, _ := binaries(t)
 	// An empty site: these tests speak to the API, and the built site's forms encrypt to the keys
 	// of config.toml, so the server would (rightly) refuse to serve them with other keys.
-	args := []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--spool", spoolDir, "--site", t.TempDir()}
-	for _, r := range recipients {
-		args = append(args, "--recipient", r)
-	}
+	args := []string{"serve", "--config", config + "," + orgConfig(t, recipients...), "--listen", "127.0.0.1:0", "--spool", spoolDir, "--site", t.TempDir()}
 	cmd := exec.Command(bin, args...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -123,7 +147,7 @@ func startDropboxWithConfig(t *testing.T, config, spoolDir string, recipients ..
 		if !ok {
 			t.Fatal("dropbox exited before listening")
 		}
-		return &dropboxProcess{cmd: cmd, url: "http://" + a, spool: spoolDir}
+		return &dropboxProcess{cmd: cmd, url: "http://" + a, spool: filepath.Join(spoolDir, "kok")}
 	case <-time.After(20 * time.Second):
 		t.Fatal("dropbox did not start listening")
 	}
@@ -132,7 +156,7 @@ func startDropboxWithConfig(t *testing.T, config, spoolDir string, recipients ..
 
 func (d *dropboxProcess) submit(t *testing.T, msg []byte) string {
 	t.Helper()
-	resp, err := http.Post(d.url+"/api/v1/submissions", "application/octet-stream", bytes.NewReader(msg))
+	resp, err := http.Post(d.url+kokSubmissions, "application/octet-stream", bytes.NewReader(msg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +503,10 @@ func TestKeysTooWeakAreRefusedAtStart(t *testing.T) {
 	g := newGnuPG(t)
 	weak := g.newKey(dir, "old", "rsa2048", "rsa2048")
 	bin, _ := binaries(t)
-	out, err := exec.Command(bin, "serve", "--config", "../config.toml", "--listen", "127.0.0.1:0", "--spool", filepath.Join(dir, "s"), "--recipient", weak.pub).CombinedOutput()
+	serve := func(kokKey string) ([]byte, error) {
+		return exec.Command(bin, "serve", "--config", "../config.toml,"+orgConfig(t, kokKey), "--listen", "127.0.0.1:0", "--spool", filepath.Join(dir, "s")).CombinedOutput()
+	}
+	out, err := serve(weak.pub)
 	if err == nil || !strings.Contains(string(out), "RSA with 2048 bits; at least 3072") {
 		t.Errorf("a 2048-bit RSA recipient: %v\n%s", err, out)
 	}
@@ -489,11 +516,11 @@ func TestKeysTooWeakAreRefusedAtStart(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // a later creation time, so it is the newest
 	g.run("--quick-add-key", fpr, "rsa2048", "encr", "0")
 	os.WriteFile(good.pub, g.run("--armor", "--export", fpr), 0o644)
-	out, err = exec.Command(bin, "serve", "--config", "../config.toml", "--listen", "127.0.0.1:0", "--spool", filepath.Join(dir, "s"), "--recipient", good.pub).CombinedOutput()
+	out, err = serve(good.pub)
 	if err == nil || !strings.Contains(string(out), "senders would encrypt to its newest subkey") {
 		t.Errorf("a key whose newest subkey is RSA-2048: %v\n%s", err, out)
 	}
-	out, err = exec.Command(bin, "serve", "--config", "../config.toml", "--listen", "127.0.0.1:0", "--spool", filepath.Join(dir, "s"), "--recipient", weak.key).CombinedOutput()
+	out, err = serve(weak.key)
 	if err == nil || !strings.Contains(string(out), "holds a private key") {
 		t.Errorf("a private key as recipient: %v\n%s", err, out)
 	}
@@ -525,7 +552,7 @@ func TestCrashConsistencyUnderSIGKILL(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := client.Post(d.url+"/api/v1/submissions", "application/octet-stream", bytes.NewReader(msgs[(w+i)%len(msgs)]))
+				resp, err := client.Post(d.url+kokSubmissions, "application/octet-stream", bytes.NewReader(msgs[(w+i)%len(msgs)]))
 				if err != nil {
 					return // the server is gone
 				}
@@ -549,7 +576,7 @@ func TestCrashConsistencyUnderSIGKILL(t *testing.T) {
 		t.Fatalf("only %d submissions acknowledged before the kill; the load did not run", len(acked))
 	}
 	// What keytool sees right after the crash, before any restart: only complete submissions.
-	out, err := runKeytool(t, "decrypt", "--key", ana.key, "--passphrase-file", ana.pass, "--in", spoolDir, "--out", filepath.Join(dir, "cases"))
+	out, err := runKeytool(t, "decrypt", "--key", ana.key, "--passphrase-file", ana.pass, "--in", d.spool, "--out", filepath.Join(dir, "cases"))
 	if err != nil {
 		t.Fatalf("keytool after the crash: %v\n%s", err, out)
 	}
@@ -560,11 +587,11 @@ func TestCrashConsistencyUnderSIGKILL(t *testing.T) {
 	}
 	// A restart clears what was half-received and takes submissions again.
 	d2 := startDropbox(t, spoolDir, ana.pub)
-	if left, _ := os.ReadDir(filepath.Join(spoolDir, ".incoming")); len(left) != 0 {
+	if left, _ := os.ReadDir(filepath.Join(d2.spool, ".incoming")); len(left) != 0 {
 		t.Errorf("%d half-received files remain after the restart", len(left))
 	}
 	d2.submit(t, msgs[0])
-	entries, _ := spool.List(spoolDir)
+	entries, _ := spool.List(d2.spool)
 	t.Logf("%d acknowledged before SIGKILL; %d in the spool after the restart", len(acked), len(entries))
 }
 
@@ -584,7 +611,7 @@ func TestSIGTERMWaitsABoundedTimeAndKeepsNothingCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
+	fmt.Fprintf(conn, "POST "+kokSubmissions+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
 	conn.Write(msg[:256<<10])
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
@@ -616,10 +643,101 @@ func TestSIGTERMWaitsABoundedTimeAndKeepsNothingCut(t *testing.T) {
 	if bytes.Contains(answer, []byte(" 201 ")) {
 		t.Errorf("the cut upload was acknowledged: %q", answer)
 	}
-	if entries, _ := spool.List(spoolDir); len(entries) != 0 {
+	if entries, _ := spool.List(d.spool); len(entries) != 0 {
 		t.Errorf("the cut upload was stored: %v", entries)
 	}
-	if left, _ := os.ReadDir(filepath.Join(spoolDir, ".incoming")); len(left) != 0 {
+	if left, _ := os.ReadDir(filepath.Join(d.spool, ".incoming")); len(left) != 0 {
 		t.Errorf("%d half-received files left behind", len(left))
+	}
+}
+
+func TestConfigurationsRefusedAtStart(t *testing.T) {
+	bin, _ := binaries(t)
+	orgs := policytest.Organisations(t)
+	declare := func(id, extra string) string {
+		return fmt.Sprintf("[params.organisations.%s]\nname = %q\nregion = \"DE\"\nkeys = [%q]\n%s\n", id, strings.ToUpper(id), orgs[id][0].PubPath, extra)
+	}
+	cases := []struct {
+		name, config, site, want string
+	}{
+		{"two organisations, one spool folder", declare("kok", `spool = "shared"`) + declare("mk-act", `spool = "shared"`), t.TempDir(),
+			"organisations kok and mk-act share the spool folder"},
+		{"an organisation without keys", declare("kok", "") + "[params.organisations.mk-act]\nname = \"MK-ACT\"\nregion = \"GB\"\n", t.TempDir(),
+			"organisation mk-act (MK-ACT) has no staff keys"},
+		{"the site's procedure of an organisation not declared", declare("kok", "") + declare("mk-act", ""), "../site/public",
+			`is for organisation "kinderrechtencoalitie", which this configuration does not declare`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Not under t.TempDir(): the test's name has a comma, and --config splits at commas.
+			dir, _ := os.MkdirTemp("", "config-")
+			defer os.RemoveAll(dir)
+			config := filepath.Join(dir, "config.toml")
+			os.WriteFile(config, []byte(c.config), 0o644)
+			out, err := exec.Command(bin, "serve", "--config", config, "--listen", "127.0.0.1:0", "--site", c.site).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), c.want) {
+				t.Errorf("%v\n%s\nwant an error saying %q", err, out, c.want)
+			}
+		})
+	}
+}
+
+// keytool with one organisation's key decrypts that organisation's submissions and leaves the
+// others' alone, saying whose they are.
+func TestKeytoolDecryptsItsOrganisationsAndRefusesTheOthers(t *testing.T) {
+	dir := t.TempDir()
+	ana := keygen(t, dir, "ana")
+	d := startDropbox(t, filepath.Join(dir, "spool"), ana.pub)
+	plain, sub, bodies := sampleSubmission(t, 1000)
+	kokID := d.submit(t, encryptTo(t, plain, ana.pub))
+	mk := policytest.Organisations(t)["mk-act"]
+	resp, err := http.Post(d.url+"/api/v1/orgs/mk-act/submissions", "application/octet-stream", bytes.NewReader(policytest.Encrypt(t, plain, mk...)))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MK-ACT's submission: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	mkSpool := filepath.Join(dir, "spool", "mk-act")
+	mkFiles, _ := spool.List(mkSpool)
+	if len(mkFiles) != 1 {
+		t.Fatalf("mk-act's folder holds %v", mkFiles)
+	}
+
+	// Its own folder: decrypted.
+	out, err := runKeytool(t, "decrypt", "--key", ana.key, "--passphrase-file", ana.pass, "--in", d.spool, "--out", filepath.Join(dir, "cases"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	checkCase(t, filepath.Join(dir, "cases", kokID), sub, bodies)
+
+	// MK-ACT's folder, and a copy that mixes both: MK-ACT's submission is refused with whose it
+	// is, and stays as it was.
+	mixed := filepath.Join(dir, "mixed")
+	os.MkdirAll(mixed, 0o700)
+	for _, f := range []string{filepath.Join(d.spool, kokID+".pgp"), mkFiles[0].Path} {
+		data, _ := os.ReadFile(f)
+		os.WriteFile(filepath.Join(mixed, filepath.Base(f)), data, 0o600)
+	}
+	config := "../config.toml," + orgConfig(t, ana.pub)
+	for _, in := range []string{mkSpool, mixed} {
+		cases := filepath.Join(t.TempDir(), "cases")
+		out, err := runKeytool(t, "decrypt", "--key", ana.key, "--passphrase-file", ana.pass, "--in", in, "--out", cases, "--config", config)
+		if err == nil || !strings.Contains(out, mkFiles[0].ID+"  not yours  not for your key: it is for the staff of MK-ACT (mk-act)") ||
+			!strings.Contains(out, "Your key is a staff key of KOK (kok).") || !strings.Contains(out, "1 not yours") {
+			t.Errorf("--in %s: %v\n%s", in, err, out)
+		}
+		if err != nil && !strings.Contains(err.Error()+out, "not for your key and were left alone") {
+			t.Errorf("the error does not say what was left: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(cases, mkFiles[0].ID)); err == nil {
+			t.Errorf("a case folder was made for MK-ACT's submission")
+		}
+	}
+	if _, err := os.Stat(mkFiles[0].Path); err != nil {
+		t.Errorf("MK-ACT's submission is gone from its folder: %v", err)
+	}
+	// Without the configuration, keytool still refuses, naming the keys instead.
+	out, err = runKeytool(t, "decrypt", "--key", ana.key, "--passphrase-file", ana.pass, "--in", mkSpool, "--out", filepath.Join(dir, "cases-2"))
+	if err == nil || !strings.Contains(out, "not for your key: encrypted to key ") {
+		t.Errorf("without --config: %v\n%s", err, out)
 	}
 }

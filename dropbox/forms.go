@@ -46,10 +46,11 @@ var (
 
 // formDef is a form as the site build describes it, in one language.
 type formDef struct {
-	Procedure string            `json:"procedure"`
-	Lang      string            `json:"lang"`
-	Fields    []formField       `json:"fields"`
-	Messages  map[string]string `json:"messages"`
+	Organisation string            `json:"organisation"` // its procedure's organisation's id
+	Procedure    string            `json:"procedure"`
+	Lang         string            `json:"lang"`
+	Fields       []formField       `json:"fields"`
+	Messages     map[string]string `json:"messages"`
 }
 
 type formField struct {
@@ -82,14 +83,18 @@ type formError struct {
 func (e *formError) Error() string { return e.key + ": " + e.detail }
 
 func (s *server) submitForm(c echo.Context) (err error) {
+	org, err := s.organisation(c)
+	if err != nil {
+		return err
+	}
 	lang, procedure := c.Param("lang"), c.Param("procedure")
 	if !langRE.MatchString(lang) || !procedureRE.MatchString(procedure) {
 		return echo.ErrNotFound
 	}
 	dir := path.Join(lang, "forms", procedure)
 	def, err := loadForm(s.site, dir)
-	if err != nil {
-		return echo.ErrNotFound
+	if err != nil || def.Organisation != org.ID {
+		return echo.ErrNotFound // a form of another organisation is not on this one's path
 	}
 	// Deferred first, so it runs last: whatever happens below, a panic included, the plaintext
 	// is wiped before the person sees a page, and the page is the form's own error page.
@@ -112,7 +117,7 @@ func (s *server) submitForm(c echo.Context) (err error) {
 		}
 		mem.release()
 	}()
-	id, err := s.receiveForm(c, def, mem, &sub)
+	id, err := s.receiveForm(c, org, def, mem, &sub)
 	if err != nil {
 		return s.formResult(c, dir, def, "", s.formErrorFor(err))
 	}
@@ -121,7 +126,7 @@ func (s *server) submitForm(c echo.Context) (err error) {
 
 // receiveForm reads, encrypts and stores one form. The plaintext it reads lives in mem, and *sub
 // is set as soon as there is one, for the caller to wipe.
-func (s *server) receiveForm(c echo.Context, def *formDef, mem *plainSet, sub **submission.Submission) (string, error) {
+func (s *server) receiveForm(c echo.Context, org *organisation, def *formDef, mem *plainSet, sub **submission.Submission) (string, error) {
 	req := c.Request()
 	mediaType, params, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" || len(params["boundary"]) > maxBoundary {
@@ -151,9 +156,9 @@ func (s *server) receiveForm(c echo.Context, def *formDef, mem *plainSet, sub **
 		return "", err
 	}
 	afterFormRead(mem)
-	ciphertext := encrypted(*sub, bodies, s.recipients)
+	ciphertext := encrypted(*sub, bodies, org.recipients)
 	defer ciphertext.Close() // before the wipe: the encryption must be done with the buffers
-	return s.spool.Store(ciphertext, ciphertextBound(*sub), s.check)
+	return org.spool.Store(ciphertext, ciphertextBound(*sub), org.check)
 }
 
 // maxBoundary is RFC 2046's longest multipart boundary.

@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
@@ -24,7 +25,7 @@ import (
 // formSite is what the site build writes beside a form page (docs/forms.md), for one form.
 var formSite = fstest.MapFS{
 	"de/forms/kok-complaints/form.json": {Data: []byte(`{
-  "procedure": "kok-complaints", "lang": "de",
+  "organisation": "kok", "procedure": "kok-complaints", "lang": "de",
   "fields": [
     {"name": "who", "label": "Wer sind Sie?", "type": "choice", "required": true,
      "options": [{"value": "affected", "label": "Ich bin betroffen"}, {"value": "staff", "label": "Ich arbeite in einer Beratungsstelle"}]},
@@ -83,7 +84,7 @@ func TestFormWithoutJavaScriptIsEncryptedOnArrival(t *testing.T) {
 	s := startServerWithSite(t, formSite, nil)
 	photo := make([]byte, 3<<20)
 	rand.Read(photo)
-	code, page := postForm(t, s.url+"/api/v1/forms/de/kok-complaints", []formPart{
+	code, page := postForm(t, s.url+formURL, []formPart{
 		{name: "who", value: "affected"},
 		{name: "what-happened", value: "Zeile 1\r\nZeile 2"},
 		{name: "contact-wanted", value: "no"},
@@ -154,7 +155,7 @@ func TestAnAbandonedEncryptionEndsAndLeavesNoGoroutine(t *testing.T) {
 func TestFormAsksForContactOnlyWhenWanted(t *testing.T) {
 	keys, _ := testKeys(t)
 	s := startServerWithSite(t, formSite, nil)
-	code, _ := postForm(t, s.url+"/api/v1/forms/de/kok-complaints", []formPart{
+	code, _ := postForm(t, s.url+formURL, []formPart{
 		{name: "who", value: "staff"}, {name: "what-happened", value: "x"},
 		{name: "contact-wanted", value: "yes"}, {name: "contact", value: "Signal +49 123"},
 	}, nil)
@@ -169,7 +170,7 @@ func TestFormAsksForContactOnlyWhenWanted(t *testing.T) {
 }
 
 func TestFormRefusalsAreShownInTheFormsLanguage(t *testing.T) {
-	s := startServerWithSite(t, formSite, func(c *Config) { c.BodyLimit = 1 << 20 })
+	s := startServerWithSite(t, formSite, func(c *config.Dropbox) { c.BodyLimit = 1 << 20 })
 	cases := []struct {
 		name   string
 		parts  []formPart
@@ -183,7 +184,7 @@ func TestFormRefusalsAreShownInTheFormsLanguage(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			code, page := postForm(t, s.url+"/api/v1/forms/de/kok-complaints", c.parts, c.file)
+			code, page := postForm(t, s.url+formURL, c.parts, c.file)
 			if code != c.status || !strings.Contains(page, c.want) {
 				t.Errorf("status %d page %q; want %d with %q", code, page, c.status, c.want)
 			}
@@ -201,7 +202,7 @@ func TestFormRefusalsAreShownInTheFormsLanguage(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	code, page := postForm(t, s.url+"/api/v1/forms/de/kok-complaints", many, []byte("x"))
+	code, page := postForm(t, s.url+formURL, many, []byte("x"))
 	runtime.ReadMemStats(&after)
 	if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, "Zu groß.") {
 		t.Errorf("2,000 tiny files: %d %q, want 413 with the too-large message", code, page)
@@ -209,7 +210,8 @@ func TestFormRefusalsAreShownInTheFormsLanguage(t *testing.T) {
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 		t.Errorf("2,000 tiny files allocated %d MiB", grew>>20)
 	}
-	for _, target := range []string{"/api/v1/forms/de/no-such-form", "/api/v1/forms/..%2f..%2fetc/passwd", "/api/v1/forms/xx/kok-complaints"} {
+	for _, target := range []string{"/api/v1/orgs/kok/forms/de/no-such-form", "/api/v1/orgs/kok/forms/..%2f..%2fetc/passwd", "/api/v1/orgs/kok/forms/xx/kok-complaints",
+		"/api/v1/orgs/mk-act/forms/de/kok-complaints", "/api/v1/orgs/no-such-org/forms/de/kok-complaints"} {
 		code, _ := postForm(t, s.url+target, []formPart{{name: "who", value: "affected"}}, nil)
 		if code != http.StatusNotFound {
 			t.Errorf("POST %s: %d, want 404", target, code)

@@ -29,14 +29,13 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
+	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
 	"github.com/safe-complaints/dropbox/site"
 )
-
-const formURL = "/api/v1/forms/de/kok-complaints"
 
 // openStored decrypts one stored submission with a staff key, as keytool would.
 func openStored(t *testing.T, file string, k policytest.Key) (*submission.Submission, [][]byte) {
@@ -272,7 +271,7 @@ func TestSlowSendersHoldNoSlotOfAnyoneElse(t *testing.T) {
 	var wg sync.WaitGroup
 	defer func() { close(stop); wg.Wait() }()
 	for i := 0; i < 500; i++ {
-		slowSender(t, addr, "/api/v1/submissions", "application/octet-stream", stop, &wg)
+		slowSender(t, addr, kokSubmissions, "application/octet-stream", stop, &wg)
 	}
 	for i := 0; i < 50; i++ {
 		slowSender(t, addr, formURL, "multipart/form-data; boundary=BB", stop, &wg)
@@ -292,14 +291,14 @@ func TestSlowSendersHoldNoSlotOfAnyoneElse(t *testing.T) {
 
 func TestASenderBelowTheMinimumRateLosesItsUploadOnly(t *testing.T) {
 	keys, _ := testKeys(t)
-	s := startServer(t, func(c *Config) { c.SlowTimeout = Duration{time.Second} })
+	s := startServer(t, func(c *config.Dropbox) { c.SlowTimeout = config.Duration{Duration: time.Second} })
 	msg := policytest.Encrypt(t, bytes.Repeat([]byte("s"), 1<<20), keys...)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
+	fmt.Fprintf(conn, "POST "+kokSubmissions+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
 	// The first window flows; then 32 KiB a second, half the rate the server asks for.
 	conn.Write(msg[:window+1])
 	start := time.Now()
@@ -331,7 +330,7 @@ func TestASenderBelowTheMinimumRateLosesItsUploadOnly(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	req, _ := http.NewRequest("POST", s.url+"/api/v1/submissions", pr)
+	req, _ := http.NewRequest("POST", s.url+kokSubmissions, pr)
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.ContentLength = int64(len(msg))
 	resp, err := http.DefaultClient.Do(req)
@@ -347,7 +346,7 @@ func TestASenderBelowTheMinimumRateLosesItsUploadOnly(t *testing.T) {
 func TestTheQuotaHoldsWith64UploadsAtOnce(t *testing.T) {
 	keys, _ := testKeys(t)
 	const quota = 10 << 20
-	s := startServer(t, func(c *Config) { c.SpoolQuota = quota })
+	s := startServer(t, func(c *config.Dropbox) { c.SpoolQuota = quota })
 	msg := policytest.Encrypt(t, bytes.Repeat([]byte("q"), 5<<20), keys...)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -356,7 +355,7 @@ func TestTheQuotaHoldsWith64UploadsAtOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := http.Post(s.url+"/api/v1/submissions", "application/octet-stream", bytes.NewReader(msg))
+			resp, err := http.Post(s.url+kokSubmissions, "application/octet-stream", bytes.NewReader(msg))
 			if err != nil {
 				t.Error(err)
 				return
@@ -446,7 +445,7 @@ func TestTheLogCannotTellTwoPagesOrTwoProceduresApart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			target := s.url + "/api/v1/forms/" + def.Lang + "/" + path.Base(path.Dir(name))
+			target := s.url + "/api/v1/orgs/" + def.Organisation + "/forms/" + def.Lang + "/" + path.Base(path.Dir(name))
 			visit("upload accepted", func() {
 				if code, page := postForm(t, target, validForm(def), nil); code != 200 {
 					t.Fatalf("%s: %d %q", name, code, page)
@@ -599,7 +598,7 @@ func TestAFormThatFindsNoPlaceWaitsThenGivesBackEverything(t *testing.T) {
 	keys, _ := testKeys(t)
 	plainFormWait = 300 * time.Millisecond
 	t.Cleanup(func() { plainFormWait = 10 * time.Second })
-	s := startServerWithSite(t, formSite, func(c *Config) { c.MaxUploads, c.MaxPlainForms = 2, 1 })
+	s := startServerWithSite(t, formSite, func(c *config.Dropbox) { c.MaxUploads, c.MaxPlainForms = 2, 1 })
 	addr := strings.TrimPrefix(s.url, "http://")
 	flowingForm(t, addr) // holds one upload place and the one form place
 	time.Sleep(200 * time.Millisecond)
@@ -636,7 +635,7 @@ func TestConnectionsThatSendNothingHoldNoMemory(t *testing.T) {
 		}
 	}()
 	for i := 0; i < n; i++ {
-		for _, target := range []string{"/api/v1/submissions", formURL} {
+		for _, target := range []string{kokSubmissions, formURL} {
 			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -661,7 +660,7 @@ func TestConnectionsThatSendNothingHoldNoMemory(t *testing.T) {
 // once it is spent, more uploads are told to come back, and the memory stays bounded.
 func TestFirstWindowsTogetherStayWithinTheWaitingBudget(t *testing.T) {
 	keys, _ := testKeys(t)
-	s := startServer(t, func(c *Config) { c.MaxUploads = 4 }) // budget: 4 × 128 KiB
+	s := startServer(t, func(c *config.Dropbox) { c.MaxUploads = 4 }) // budget: 4 × 128 KiB
 	budget := waitingBudget(s.srv.cfg)
 	addr := strings.TrimPrefix(s.url, "http://")
 	msg := policytest.Encrypt(t, bytes.Repeat([]byte("w"), 1<<20), keys...)
@@ -678,7 +677,7 @@ func TestFirstWindowsTogetherStayWithinTheWaitingBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		conns = append(conns, conn)
-		fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
+		fmt.Fprintf(conn, "POST "+kokSubmissions+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
 		conn.Write(msg[:20<<10])
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -725,13 +724,10 @@ func TestALongBoundaryIsABadFormNotAPanic(t *testing.T) {
 // longer than the grace; an upload still arriving is cut, not stored, not answered.
 func TestShutdownCutsReadsButAnswersWhatArrivedWhole(t *testing.T) {
 	keys, _ := testKeys(t)
-	cfg := defaults()
+	cfg := config.Defaults()
 	cfg.Spool = filepath.Join(t.TempDir(), "spool")
-	sp, err := spool.Open(cfg.Spool, cfg.SpoolQuota)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newServer(cfg, policytest.Recipients(keys...), sp, formSite, newLogger(io.Discard))
+	conf, orgs := testOrganisations(t, cfg)
+	s := newServer(conf, orgs, formSite, newLogger(io.Discard))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -765,7 +761,7 @@ func TestShutdownCutsReadsButAnswersWhatArrivedWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
+	fmt.Fprintf(conn, "POST "+kokSubmissions+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(msg))
 	conn.Write(msg[:200<<10]) // then nothing: still arriving when the grace ends
 	select {
 	case <-stored:
@@ -784,7 +780,7 @@ func TestShutdownCutsReadsButAnswersWhatArrivedWhole(t *testing.T) {
 	if answer, _ := io.ReadAll(conn); bytes.Contains(answer, []byte(" 201 ")) {
 		t.Errorf("the cut upload was acknowledged: %.80q", answer)
 	}
-	if entries, _ := spool.List(cfg.Spool); len(entries) != 1 {
+	if entries, _ := spool.List(filepath.Join(cfg.Spool, "kok")); len(entries) != 1 {
 		t.Errorf("%d stored; want only the form", len(entries))
 	}
 }

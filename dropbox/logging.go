@@ -53,7 +53,7 @@ type alertKey struct {
 // routeKind names a route for the log: which page, form or way of sending is not its business.
 func routeKind(route string) string {
 	switch {
-	case route == "/api/v1/submissions", strings.HasPrefix(route, "/api/v1/forms/"):
+	case strings.HasPrefix(route, "/api/v1/orgs/"):
 		return "upload"
 	case route == "/healthz":
 		return "health"

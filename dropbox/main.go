@@ -18,8 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/safe-complaints/dropbox/internal/policy"
-	"github.com/safe-complaints/dropbox/internal/spool"
+	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/site"
 )
 
@@ -42,11 +41,10 @@ func newRootCmd() *cobra.Command {
 }
 
 type serveOptions struct {
-	config      string
+	config      []string
 	environment string
 	listen      string
 	spool       string
-	recipients  []string
 	siteDir     string
 }
 
@@ -55,26 +53,29 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the site and the submission endpoint",
-		Long: `Serve the built site and POST /api/v1/submissions.
+		Long: `Serve the built site and each organisation's submissions:
+POST /api/v1/orgs/<id>/submissions (ciphertext made in the browser) and
+POST /api/v1/orgs/<id>/forms/<lang>/<procedure> (a form sent without JavaScript).
 
-The settings come from [params.dropbox] in config.toml, the same file the site is built from,
-so the keys the forms encrypt to and the keys the server accepts are the same. As with Hugo,
-config/<environment>/params.toml, when present, overrides it ([dropbox] table). Flags override
-both; --recipient replaces the configured list and may be repeated.`,
+The settings come from config.toml, the same file the site is built from: [params.dropbox] and
+one [params.organisations.<id>] table per organisation, with its staff keys. So the keys each
+form encrypts to and the keys the server accepts for that organisation are the same, and the
+server refuses to start when the built site says otherwise. As with Hugo, more files may follow
+the first, each overriding the one before (--config config.toml,local.toml), and
+config/<environment>/params.toml, when present, overrides them. Flags override all.`,
 		Example: `  dropbox serve
   dropbox serve --config /etc/complaints/config.toml
-  dropbox serve --listen 127.0.0.1:9000 --spool /srv/spool --recipient staff/ana.pub.asc --recipient staff/ben.pub.asc`,
+  dropbox serve --config config.toml,/etc/complaints/keys.toml --listen 127.0.0.1:9000 --spool /srv/spool`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runServe(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.config, "config", "config.toml", "the site and drop box configuration")
+	f.StringSliceVar(&opts.config, "config", []string{"config.toml"}, "the site and drop box configuration; more files, comma-separated, override the first as in hugo --config")
 	f.StringVar(&opts.environment, "environment", environment(), "read config/<environment>/params.toml over the config, as hugo --environment does (default $HUGO_ENVIRONMENT)")
 	f.StringVar(&opts.listen, "listen", "", "address to listen on (default from the config)")
-	f.StringVar(&opts.spool, "spool", "", "folder for accepted submissions (default from the config)")
-	f.StringArrayVar(&opts.recipients, "recipient", nil, "a staff public key file; repeat for each (replaces the configured list)")
+	f.StringVar(&opts.spool, "spool", "", "the folder of the organisations' spool folders (default from the config)")
 	f.StringVar(&opts.siteDir, "site", "", "serve the site built in this folder instead of the one built into the binary (for development and tests)")
 	return cmd
 }
@@ -88,20 +89,20 @@ func environment() string {
 }
 
 func runServe(ctx context.Context, opts serveOptions) error {
-	cfg, err := loadConfig(opts.config, opts.environment)
+	conf, err := config.Load(opts.config, opts.environment)
 	if err != nil {
 		return err
 	}
 	if opts.listen != "" {
-		cfg.Listen = opts.listen
+		conf.Dropbox.Listen = opts.listen
 	}
 	if opts.spool != "" {
-		cfg.Spool = opts.spool
+		if err := conf.SetSpool(opts.spool); err != nil {
+			return err
+		}
 	}
-	if len(opts.recipients) > 0 {
-		cfg.Recipients = opts.recipients
-	}
-	recipients, err := policy.LoadRecipients(cfg.Recipients)
+	cfg := conf.Dropbox
+	orgs, err := openOrganisations(conf)
 	if err != nil {
 		return err
 	}
@@ -109,14 +110,13 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	if opts.siteDir != "" {
 		files = os.DirFS(opts.siteDir)
 	}
-	if err := checkSiteKeys(files, recipients); err != nil {
-		return err
-	}
-	sp, err := spool.Open(cfg.Spool, cfg.SpoolQuota)
-	if err != nil {
+	if err := checkSiteKeys(files, orgs); err != nil {
 		return err
 	}
 	log := newLogger(os.Stderr)
+	if len(orgs) == 0 {
+		log.Warn("no organisations are declared in the configuration: the site is served, and no submissions are accepted")
+	}
 	if _, err := fs.Stat(files, "index.html"); err != nil {
 		log.Warn("no site to serve: run `make site` and build again; only the API is served")
 	}
@@ -124,7 +124,7 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("%w (is another drop box running? choose another address with --listen)", err)
 	}
-	s := newServer(cfg, recipients, sp, files, log)
+	s := newServer(conf, orgs, files, log)
 	setMemoryLimit(cfg, s, log)
 	srv := &http.Server{
 		Handler:           s,
@@ -136,10 +136,13 @@ func runServe(ctx context.Context, opts serveOptions) error {
 		MaxHeaderBytes: 16 << 10,
 		ErrorLog:       serverErrorLog(&s.journal),
 	}
-	for _, r := range recipients {
-		log.Info("recipient", "fingerprint", r.Fingerprint(), "file", r.Path)
+	for _, o := range orgs {
+		for _, r := range o.recipients {
+			log.Info("staff key", "organisation", o.ID, "fingerprint", r.Fingerprint(), "file", r.Path)
+		}
+		log.Info("organisation", "id", o.ID, "path", "/api/v1/orgs/"+o.ID+"/", "spool", o.spool.Dir())
 	}
-	log.Info("listening", "address", ln.Addr().String(), "spool", cfg.Spool)
+	log.Info("listening", "address", ln.Addr().String())
 	stopJournal := make(chan struct{})
 	journalDone := make(chan struct{})
 	go func() { s.journal.every(log, cfg.LogInterval.Duration, stopJournal); close(journalDone) }()
@@ -198,7 +201,7 @@ const afterCut = 30 * time.Second
 // blocks of forms sent without JavaScript (made as they are needed, then reused), plus room for
 // everything else at full load. Without it, the collector lets garbage grow to twice the live
 // heap, which is mostly those blocks: waves of large forms would take twice the memory they need.
-func setMemoryLimit(cfg Config, s *server, log *slog.Logger) {
+func setMemoryLimit(cfg config.Dropbox, s *server, log *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}

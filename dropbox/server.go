@@ -19,6 +19,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/spool"
 )
@@ -49,9 +50,8 @@ var securityHeaderValues = func() http.Header {
 }()
 
 type server struct {
-	cfg        Config
-	recipients []*policy.Recipient
-	spool      *spool.Spool
+	cfg        config.Dropbox
+	orgs       map[string]*organisation
 	uploads    chan struct{} // one token per upload being read
 	plainForms chan struct{} // one token per form without JavaScript held in memory
 	plain      *plainMemory  // where those forms' plaintext lives
@@ -64,21 +64,26 @@ type server struct {
 	echo       *echo.Echo
 }
 
-func newServer(cfg Config, recipients []*policy.Recipient, sp *spool.Spool, files fs.FS, log *slog.Logger) *server {
-	s := &server{cfg: cfg, recipients: recipients, spool: sp, log: log, site: files,
+func newServer(conf *config.Config, orgs []*organisation, files fs.FS, log *slog.Logger) *server {
+	cfg := conf.Dropbox
+	s := &server{cfg: cfg, orgs: map[string]*organisation{}, log: log, site: files,
 		uploads: make(chan struct{}, cfg.MaxUploads), plainForms: make(chan struct{}, cfg.MaxPlainForms),
 		plain: newPlainMemory(int64(cfg.MaxPlainForms) * (cfg.BodyLimit + window))}
+	for _, o := range orgs {
+		s.orgs[o.ID] = o
+	}
 	s.waiting.Store(waitingBudget(cfg))
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard) // its lines carry exact times; everything goes through the journal
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.headersAndCount, s.recoverPanics)
-	e.POST("/api/v1/submissions", s.submit)
-	e.POST("/api/v1/forms/:lang/:procedure", s.submitForm)
+	// Each organisation's submissions arrive on its own path and land in its own spool folder.
+	e.POST("/api/v1/orgs/:org/submissions", s.submit)
+	e.POST("/api/v1/orgs/:org/forms/:lang/:procedure", s.submitForm)
 	getOrHead := []string{http.MethodGet, http.MethodHead}
 	e.Match(getOrHead, "/healthz", s.health)
-	e.Match(getOrHead, "/*", echo.WrapHandler(siteHandler(files, cfg.DefaultLanguage)))
+	e.Match(getOrHead, "/*", echo.WrapHandler(siteHandler(files, conf.DefaultLanguage)))
 	s.echo = e
 	return s
 }
@@ -157,15 +162,30 @@ func (s *server) handleError(err error, c echo.Context) {
 }
 
 func (s *server) health(c echo.Context) error {
-	if _, err := spool.List(s.spool.Dir()); err != nil {
-		s.alert("health: spool unreadable: " + errorKind(err))
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "spool unavailable"})
+	for _, o := range s.orgs {
+		if _, err := spool.List(o.spool.Dir()); err != nil {
+			s.alert("health: a spool folder is unreadable: " + errorKind(err))
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "spool unavailable"})
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// submit stores one binary OpenPGP message that passes the policy for exactly our recipients.
+// organisation is the organisation the request's path names, or a 404.
+func (s *server) organisation(c echo.Context) (*organisation, error) {
+	if o := s.orgs[c.Param("org")]; o != nil {
+		return o, nil
+	}
+	return nil, fail(http.StatusNotFound, "no organisation of this drop box has that name; send to the address its form names")
+}
+
+// submit stores one binary OpenPGP message that passes the policy for exactly the staff keys of
+// the organisation its path names.
 func (s *server) submit(c echo.Context) error {
+	org, err := s.organisation(c)
+	if err != nil {
+		return err
+	}
 	req := c.Request()
 	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != "application/octet-stream" {
 		return fail(http.StatusUnsupportedMediaType, "send the binary OpenPGP message as application/octet-stream")
@@ -189,17 +209,11 @@ func (s *server) submit(c echo.Context) error {
 	if req.ContentLength >= 0 {
 		reserve = req.ContentLength
 	}
-	id, err := s.spool.Store(body, reserve, s.check)
+	id, err := org.spool.Store(body, reserve, org.check)
 	if err != nil {
 		return s.uploadError(err)
 	}
 	return c.JSON(http.StatusCreated, map[string]string{"id": id})
-}
-
-// check is the policy every stored message passes: structure, algorithms, exactly our recipients.
-func (s *server) check(r io.Reader) error {
-	_, err := policy.Validate(r, s.recipients)
-	return err
 }
 
 func busy(c echo.Context) error {

@@ -14,11 +14,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/site"
@@ -29,9 +31,38 @@ var testKeys = policytest.Staff
 
 type testServer struct {
 	url   string
-	spool string
+	root  string // the folder of the organisations' spool folders
+	spool string // kok's spool folder, where s.post stores
 	logs  *syncBuffer
 	srv   *server
+}
+
+// The paths of kok, the organisation most tests send to.
+const (
+	kokSubmissions = "/api/v1/orgs/kok/submissions"
+	formURL        = "/api/v1/orgs/kok/forms/de/kok-complaints"
+)
+
+// testOrganisations declares the site's three organisations as config.toml does, each with its
+// own test keys (policytest.Organisations) and its spool folder under cfg.Spool, and opens them
+// as the server does at start.
+func testOrganisations(t testing.TB, cfg config.Dropbox) (*config.Config, []*organisation) {
+	t.Helper()
+	conf := &config.Config{Dropbox: cfg, DefaultLanguage: "en"}
+	regions := map[string]string{"kok": "DE-BE", "mk-act": "GB-ENG", "kinderrechtencoalitie": "BE-VLG"}
+	for id, keys := range policytest.Organisations(t) {
+		o := &config.Organisation{ID: id, Name: strings.ToUpper(id), Region: regions[id], Spool: filepath.Join(cfg.Spool, id)}
+		for _, k := range keys {
+			o.Keys = append(o.Keys, k.PubPath)
+		}
+		conf.Organisations = append(conf.Organisations, o)
+	}
+	slices.SortFunc(conf.Organisations, func(a, b *config.Organisation) int { return strings.Compare(a.ID, b.ID) })
+	orgs, err := openOrganisations(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conf, orgs
 }
 
 // log returns the log so far, after the counts of answers are written out as each minute's are.
@@ -59,36 +90,38 @@ func (s *syncBuffer) String() string {
 }
 
 // startServer runs the real handler on a loopback port with a fresh spool and the built site.
-func startServer(t *testing.T, change func(*Config)) *testServer {
+func startServer(t *testing.T, change func(*config.Dropbox)) *testServer {
 	t.Helper()
 	return startServerWithSite(t, site.Files(), change)
 }
 
-func startServerWithSite(t *testing.T, files fs.FS, change func(*Config)) *testServer {
+func startServerWithSite(t *testing.T, files fs.FS, change func(*config.Dropbox)) *testServer {
 	t.Helper()
-	keys, _ := testKeys(t)
-	cfg := defaults()
+	cfg := config.Defaults()
 	cfg.Spool = filepath.Join(t.TempDir(), "spool")
 	if change != nil {
 		change(&cfg)
 	}
-	sp, err := spool.Open(cfg.Spool, cfg.SpoolQuota)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conf, orgs := testOrganisations(t, cfg)
 	logs := &syncBuffer{}
 	log := newLogger(logs)
-	s := newServer(cfg, policytest.Recipients(keys...), sp, files, log)
+	s := newServer(conf, orgs, files, log)
 	srv := httptest.NewUnstartedServer(s)
 	srv.Config.ErrorLog = serverErrorLog(&s.journal)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testServer{url: srv.URL, spool: cfg.Spool, logs: logs, srv: s}
+	return &testServer{url: srv.URL, root: cfg.Spool, spool: filepath.Join(cfg.Spool, "kok"), logs: logs, srv: s}
 }
 
 func (s *testServer) post(t *testing.T, contentType string, body []byte) (int, map[string]string, http.Header) {
 	t.Helper()
-	resp, err := http.Post(s.url+"/api/v1/submissions", contentType, bytes.NewReader(body))
+	return s.postTo(t, kokSubmissions, contentType, body)
+}
+
+// postTo sends a body to a path of the drop box and reads its JSON answer.
+func (s *testServer) postTo(t *testing.T, target, contentType string, body []byte) (int, map[string]string, http.Header) {
+	t.Helper()
+	resp, err := http.Post(s.url+target, contentType, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,16 +134,22 @@ func (s *testServer) post(t *testing.T, contentType string, body []byte) (int, m
 	return resp.StatusCode, out, resp.Header
 }
 
-// stored lists everything in the spool, half-received files included.
-func (s *testServer) stored(t *testing.T) []string {
-	t.Helper()
+// stored lists everything in kok's spool folder, half-received files included.
+func (s *testServer) stored(t *testing.T) []string { return filesUnder(s.spool) }
+
+// allStored lists every file in every organisation's spool folder, as <id>/<name>.
+func (s *testServer) allStored(t *testing.T) []string { return filesUnder(s.root) }
+
+// filesUnder lists the files in dir and its folders, sorted, by their paths from dir.
+func filesUnder(dir string) []string {
 	var names []string
-	filepath.Walk(s.spool, func(path string, info os.FileInfo, err error) error {
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
-			names = append(names, strings.TrimPrefix(path, s.spool+"/"))
+			names = append(names, strings.TrimPrefix(path, dir+"/"))
 		}
 		return nil
 	})
+	slices.Sort(names)
 	return names
 }
 
@@ -198,9 +237,9 @@ func rawRequest(t *testing.T, url, head string, part []byte) *http.Response {
 }
 
 func TestBodyLimitAnswersBeforeTheBodyArrives(t *testing.T) {
-	s := startServer(t, func(c *Config) { c.BodyLimit = 1 << 20 })
+	s := startServer(t, func(c *config.Dropbox) { c.BodyLimit = 1 << 20 })
 	// Declared too large: refused from the header alone.
-	resp := rawRequest(t, s.url, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 2097152\r\n\r\n", []byte{0xc1})
+	resp := rawRequest(t, s.url, "POST "+kokSubmissions+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 2097152\r\n\r\n", []byte{0xc1})
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("declared 2 MiB: status %d, want 413", resp.StatusCode)
 	}
@@ -216,7 +255,7 @@ func TestBodyLimitAnswersBeforeTheBodyArrives(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	req, _ := http.NewRequest("POST", s.url+"/api/v1/submissions", pr)
+	req, _ := http.NewRequest("POST", s.url+kokSubmissions, pr)
 	req.Header.Set("Content-Type", "application/octet-stream")
 	r2, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -233,9 +272,9 @@ func TestBodyLimitAnswersBeforeTheBodyArrives(t *testing.T) {
 }
 
 func TestStalledUploadIsCutAtTheBodyTimeout(t *testing.T) {
-	s := startServer(t, func(c *Config) { c.BodyTimeout = Duration{time.Second} })
+	s := startServer(t, func(c *config.Dropbox) { c.BodyTimeout = config.Duration{Duration: time.Second} })
 	start := time.Now()
-	resp := rawRequest(t, s.url, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n", []byte{0xc1, 0x10})
+	resp := rawRequest(t, s.url, "POST "+kokSubmissions+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n", []byte{0xc1, 0x10})
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400", resp.StatusCode)
 	}
@@ -248,7 +287,7 @@ func TestStalledUploadIsCutAtTheBodyTimeout(t *testing.T) {
 }
 
 func TestConcurrentUploadsAreCapped(t *testing.T) {
-	s := startServer(t, func(c *Config) { c.MaxUploads = 1 })
+	s := startServer(t, func(c *config.Dropbox) { c.MaxUploads = 1 })
 	keys, _ := testKeys(t)
 	// The first upload sends its first 100 KiB, so it flows and holds the one slot, then nothing more.
 	big := policytest.Encrypt(t, bytes.Repeat([]byte("a"), 1<<20), keys...)
@@ -257,7 +296,7 @@ func TestConcurrentUploadsAreCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(big))
+	fmt.Fprintf(conn, "POST "+kokSubmissions+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(big))
 	conn.Write(big[:100<<10])
 	time.Sleep(300 * time.Millisecond)
 	code, out, h := s.post(t, "application/octet-stream", policytest.Encrypt(t, []byte("x"), keys...))
@@ -270,7 +309,7 @@ func TestSpoolOverQuotaAnswers503(t *testing.T) {
 	keys, _ := testKeys(t)
 	msg := policytest.Encrypt(t, bytes.Repeat([]byte("z"), 2000), keys...)
 	// Room for one, not two: the quota is never passed.
-	s := startServer(t, func(c *Config) { c.SpoolQuota = int64(len(msg)) * 3 / 2 })
+	s := startServer(t, func(c *config.Dropbox) { c.SpoolQuota = int64(len(msg)) * 3 / 2 })
 	if code, out, _ := s.post(t, "application/octet-stream", msg); code != http.StatusCreated {
 		t.Fatalf("first: %d %v, want 201", code, out)
 	}
@@ -305,7 +344,7 @@ func TestFullDiskAnswers507AndLeavesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
 	keys, _ := testKeys(t)
-	s := startServer(t, func(c *Config) { c.Spool = dir })
+	s := startServer(t, func(c *config.Dropbox) { c.Spool = dir })
 	msg := policytest.Encrypt(t, bytes.Repeat([]byte("f"), 700<<10), keys...)
 	code, out, _ := s.post(t, "application/octet-stream", msg)
 	if code != http.StatusInsufficientStorage {
@@ -322,7 +361,7 @@ func TestFullDiskAnswers507AndLeavesNothing(t *testing.T) {
 
 func TestEveryAnswerHasSecurityHeadersAndNoCookie(t *testing.T) {
 	s := startServer(t, nil)
-	for _, target := range []string{"/", "/healthz", "/api/v1/submissions", "/no-such-page", "/en/"} {
+	for _, target := range []string{"/", "/healthz", kokSubmissions, "/no-such-page", "/en/"} {
 		resp, err := http.Get(s.url + target)
 		if err != nil {
 			t.Fatal(err)
@@ -368,7 +407,7 @@ func TestLogsHoldNoAddressAgentOrBody(t *testing.T) {
 	s := startServer(t, nil)
 	secret := "the-secret-complaint-text"
 	for _, body := range [][]byte{policytest.Encrypt(t, []byte(secret), keys...), []byte(secret), policytest.Encrypt(t, []byte(secret), other)} {
-		req, _ := http.NewRequest("POST", s.url+"/api/v1/submissions", bytes.NewReader(body))
+		req, _ := http.NewRequest("POST", s.url+kokSubmissions, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/octet-stream")
 		req.Header.Set("User-Agent", "Agent-Smith/1.0")
 		req.Header.Set("X-Forwarded-For", "203.0.113.7")
@@ -413,50 +452,5 @@ func TestHTTPServerLogKeepsOnlyTheKindOfLine(t *testing.T) {
 		if !strings.Contains(out, kind) {
 			t.Errorf("the log lacks %s: %s", kind, out)
 		}
-	}
-}
-
-func TestConfigIsReadFromTheHugoFileRelativeToIt(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "config.toml"), []byte(`
-baseURL = "/"
-[params.dropbox]
-recipients = ["keys/a.pub.asc", "/abs/b.pub.asc"]
-spool = "var/spool"
-body_limit = 2097152
-body_timeout = "5m"
-`), 0o644)
-	os.MkdirAll(filepath.Join(dir, "config", "demo"), 0o755)
-	os.WriteFile(filepath.Join(dir, "config", "demo", "params.toml"), []byte("[dropbox]\nspool = \"demo/spool\"\n"), 0o644)
-	cfg, err := loadConfig(filepath.Join(dir, "config.toml"), "production")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Recipients[0] != filepath.Join(dir, "keys/a.pub.asc") || cfg.Recipients[1] != "/abs/b.pub.asc" {
-		t.Errorf("recipients = %v", cfg.Recipients)
-	}
-	if cfg.Spool != filepath.Join(dir, "var/spool") || cfg.BodyLimit != 2<<20 || cfg.BodyTimeout.Minutes() != 5 || cfg.MaxUploads != 64 {
-		t.Errorf("config = %+v", cfg)
-	}
-	demo, err := loadConfig(filepath.Join(dir, "config.toml"), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if demo.Spool != filepath.Join(dir, "demo/spool") || len(demo.Recipients) != 2 {
-		t.Errorf("the demo environment's overlay: spool %q, recipients %v", demo.Spool, demo.Recipients)
-	}
-	os.WriteFile(filepath.Join(dir, "bad.toml"), []byte("[params.dropbox]\nbody_limit = 10\n"), 0o644)
-	if _, err := loadConfig(filepath.Join(dir, "bad.toml"), ""); err == nil || !strings.Contains(err.Error(), "body_limit") {
-		t.Errorf("a 10-byte body limit: %v, want an error naming body_limit", err)
-	}
-}
-
-func TestTheRepositoryConfigLoads(t *testing.T) {
-	cfg, err := loadConfig("../config.toml", "production")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.BodyLimit < 25<<20 {
-		t.Errorf("body_limit %d is below the 25 MiB of attachments the site promises", cfg.BodyLimit)
 	}
 }

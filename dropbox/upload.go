@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/safe-complaints/dropbox/internal/config"
 )
 
 // Every upload, ciphertext or a form sent without JavaScript, is read under the same limits: the
@@ -29,7 +31,7 @@ const (
 )
 
 // waitingBudget is the memory all first windows of uploads without a place may hold together.
-func waitingBudget(cfg Config) int64 { return int64(max(cfg.MaxUploads, 4)) * 2 * window }
+func waitingBudget(cfg config.Dropbox) int64 { return int64(max(cfg.MaxUploads, 4)) * 2 * window }
 
 // windowBlocks keeps the blocks of ciphertext uploads' first windows between requests, by size:
 // 4, 8, 16 and 32 KiB.

@@ -41,6 +41,8 @@ type decryptOptions struct {
 	in             string
 	out            string
 	clean          bool
+	config         []string
+	environment    string
 }
 
 func newDecryptCmd() *cobra.Command {
@@ -56,8 +58,10 @@ A submission is kept only when it decrypted completely and its integrity check p
 Submissions decrypted before are skipped, so you can run it again after copying more.
 Nothing is written outside CASES. It ends with a table, and fails if anything failed.
 
-SPOOL must hold the submission files themselves, named <32 hex digits>.pgp as the drop box
-names them. Anything there that looks like a submission but cannot be read as one (a link,
+SPOOL is your organisation's spool folder (<spool>/<organisation id> on the server), and must
+hold the submission files themselves, named <32 hex digits>.pgp as the drop box names them.
+A submission encrypted to other keys than yours, another organisation's, is left as it is and
+listed as "not yours", with whose it is when --config names the site's configuration. Anything there that looks like a submission but cannot be read as one (a link,
 a folder, a renamed copy) is listed with what to do, and the run fails until it is fixed;
 other files (notes) are only mentioned.
 
@@ -66,7 +70,8 @@ and becomes CASES/<id>/ only after the integrity check at the end. If keytool is
 midway (killed, a crash, a pulled drive), that folder stays behind with plaintext that was
 never checked. The next run removes every CASES/.partial-* folder first, before it asks for
 the passphrase; --clean removes them and does nothing else.`,
-		Example: `  keytool decrypt --key /media/keys/ana-weber.key.asc --in /media/usb/spool --out /media/usb/cases
+		Example: `  keytool decrypt --key /media/keys/ana-weber.key.asc --in /media/usb/spool/kok --out /media/usb/cases
+  keytool decrypt --key ana.key.asc --in /media/usb/spool/kok --out cases --config config.toml
   keytool decrypt --key ana.key.asc --passphrase-file /dev/shm/pass --in spool-copy --out cases
   keytool decrypt --clean --out /media/usb/cases`,
 		Args: cobra.NoArgs,
@@ -79,6 +84,8 @@ the passphrase; --clean removes them and does nothing else.`,
 	f.StringVar(&opts.passphraseFile, "passphrase-file", "", "read the key's passphrase from this file's first line instead of asking")
 	f.StringVar(&opts.in, "in", "", "the copy of the spool folder")
 	f.StringVar(&opts.out, "out", "", "the folder for the case folders (made if missing)")
+	f.StringSliceVar(&opts.config, "config", nil, "the site's config.toml (and the staff public keys it lists), to name the organisation of each submission your key does not open")
+	f.StringVar(&opts.environment, "environment", environment(), "with --config: read config/<environment>/params.toml over it, as the drop box does (default $HUGO_ENVIRONMENT)")
 	f.BoolVar(&opts.clean, "clean", false, "only remove the unfinished case folders (.partial-*) an interrupted run left in --out")
 	cmd.MarkFlagRequired("out")
 	return cmd
@@ -119,6 +126,12 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 	if err != nil {
 		return fmt.Errorf("reading the spool copy: %w", err)
 	}
+	var staff *staffKeys
+	if len(opts.config) > 0 {
+		if staff, err = loadStaffKeys(opts.config, opts.environment); err != nil {
+			return err
+		}
+	}
 	keyring, err := loadPrivateKey(cmd, opts)
 	if err != nil {
 		return err
@@ -130,11 +143,18 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 		}
 		ours = append(ours, e.PrimaryKey)
 	}
+	if len(opts.config) > 0 {
+		if org := staff.holding(ours); org != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "Your key is a staff key of %s (%s).\n", org.Name, org.ID)
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "keytool: %s is not a staff key of any organisation in %s; the forms do not encrypt to it\n", opts.key, strings.Join(opts.config, ", "))
+		}
+	}
 	if err := os.MkdirAll(opts.out, 0o700); err != nil {
 		return err
 	}
 	var results []result
-	failed := 0
+	failed, notYours := 0, 0
 	for _, e := range entries {
 		caseDir := filepath.Join(opts.out, e.ID)
 		if _, err := os.Stat(caseDir); err == nil {
@@ -142,6 +162,13 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 			continue
 		}
 		sub, err := decryptOne(e, keyring, ours, opts.out, caseDir)
+		var other *errNotYours
+		if errors.As(err, &other) {
+			other.orgs = staff.of(other.sessionKeys)
+			notYours++
+			results = append(results, result{e.ID, notYoursStatus, err.Error()})
+			continue
+		}
 		if err != nil {
 			failed++
 			results = append(results, result{e.ID, "failed", err.Error()})
@@ -163,6 +190,9 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 	}
 	if failed > 0 {
 		problems = append(problems, fmt.Sprintf("%d of %d submissions failed and nothing of them was kept", failed, len(entries)))
+	}
+	if notYours > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d submissions are not for your key and were left alone (give --in your own organisation's spool folder)", notYours, len(entries)))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s; the table above says why and what to do", strings.Join(problems, ", and "))
@@ -213,6 +243,16 @@ func decryptOne(e spool.Entry, keyring openpgp.EntityList, ours []*packet.Public
 	}
 	defer f.Close()
 	if _, err := policy.ValidateFor(f, ours); err != nil {
+		if errors.Is(err, policy.ErrNotForKeys) {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return nil, err
+			}
+			s, err := policy.Inspect(f)
+			if err != nil {
+				return nil, err
+			}
+			return nil, &errNotYours{sessionKeys: s.SessionKeys}
+		}
 		return nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -416,7 +456,11 @@ func printResults(w io.Writer, results []result, total int) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.id, r.status, r.detail)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%s: %d decrypted, %d skipped, %d failed\n", count(total, "submission"), counts["decrypted"], counts["skipped"], counts["failed"])
+	fmt.Fprintf(w, "%s: %d decrypted, %d skipped, %d failed", count(total, "submission"), counts["decrypted"], counts["skipped"], counts["failed"])
+	if n := counts[notYoursStatus]; n > 0 {
+		fmt.Fprintf(w, ", %d not yours", n)
+	}
+	fmt.Fprintln(w)
 	if n := counts[notReadStatus]; n > 0 {
 		fmt.Fprintf(w, "%s %s like submissions but %s not read\n", count(n, "entry"), plural(n, "looks", "look"), plural(n, "was", "were"))
 	}

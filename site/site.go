@@ -15,6 +15,7 @@ import (
 	"strings"
 )
 
+//go:generate go run ./configcheck --config ../config.toml
 //go:generate go tool hugo --source .. --destination site/public --cleanDestinationDir --minify --panicOnWarning --printI18nWarnings --printPathWarnings
 
 // all: because before the first build public/ holds only its .gitignore, and Go refuses to embed

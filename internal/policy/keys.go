@@ -207,7 +207,7 @@ func CheckEncryptionKey(k *packet.PublicKey) error {
 // LoadRecipients loads every configured recipient and refuses the same key twice.
 func LoadRecipients(paths []string) ([]*Recipient, error) {
 	if len(paths) == 0 {
-		return nil, errors.New("no recipients configured: add staff public key files to recipients in [params.dropbox] of config.toml, or pass --recipient")
+		return nil, errors.New("no staff keys given: list staff public key files in keys of the organisation in config.toml")
 	}
 	seen := map[string]string{}
 	var out []*Recipient

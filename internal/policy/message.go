@@ -64,6 +64,9 @@ func refuse(format string, args ...any) error {
 	return &Error{Reason: fmt.Sprintf(format, args...)}
 }
 
+// ErrNotForKeys is ValidateFor's refusal of a message none of whose session keys is for the keys.
+var ErrNotForKeys = &Error{Reason: "the message is not encrypted to this key"}
+
 // ErrArmored is returned for ASCII-armored input: armor lets text ride outside the block.
 var ErrArmored = &Error{Reason: "the message is ASCII-armored; send the binary OpenPGP message (OpenPGP.js: format 'binary'; gpg: without --armor)"}
 
@@ -562,6 +565,6 @@ func ValidateFor(r io.Reader, keys []*packet.PublicKey) (*Structure, error) {
 				}
 			}
 		}
-		return refuse("the message is not encrypted to this key")
+		return ErrNotForKeys
 	})
 }

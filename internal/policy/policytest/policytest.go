@@ -22,6 +22,7 @@ var (
 	sharedOnce     sync.Once
 	sharedStaff    []Key
 	sharedOutsider Key
+	sharedOthers   map[string][]Key
 )
 
 // Staff returns two staff keys and one outsider key, made once per test binary in a folder
@@ -35,8 +36,19 @@ func Staff(t testing.TB) ([]Key, Key) {
 		sharedDir = dir
 		sharedStaff = []Key{NewKey(t, dir, "ana"), NewKey(t, dir, "ben")}
 		sharedOutsider = NewKey(t, dir, "mallory")
+		sharedOthers = map[string][]Key{
+			"mk-act":                {NewKey(t, dir, "carla")},
+			"kinderrechtencoalitie": {NewKey(t, dir, "dirk")},
+		}
 	})
 	return sharedStaff, sharedOutsider
+}
+
+// Organisations returns the staff keys of the site's three organisations, made once as Staff
+// makes its keys: Staff's two for kok, one other each for mk-act and kinderrechtencoalitie.
+func Organisations(t testing.TB) map[string][]Key {
+	staff, _ := Staff(t)
+	return map[string][]Key{"kok": staff, "mk-act": sharedOthers["mk-act"], "kinderrechtencoalitie": sharedOthers["kinderrechtencoalitie"]}
 }
 
 // sharedDir holds the keys Staff made, if it made them.
