@@ -23,12 +23,18 @@ let keyDir, server, origin, browser;
 before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   keyDir = fs.mkdtempSync(path.join(artifacts, 'keys-limits-')); // Hugo reads no file outside the repository
-  const { publicKey } = await generateKey({ type: 'curve25519', userIDs: [{ name: 'limits' }], format: 'armored', config: { v6Keys: true } });
-  fs.writeFileSync(path.join(keyDir, 'limits.pub.asc'), publicKey);
-  execFileSync('go', ['tool', 'hugo', '--source', repo, '--destination', site, '--minify', '--quiet', '--panicOnWarning'], {
+  // One key for each organisation of config.toml, given in a second configuration file.
+  let keys = '';
+  for (const org of ['kok', 'mk-act', 'kinderrechtencoalitie']) {
+    const { publicKey } = await generateKey({ type: 'curve25519', userIDs: [{ name: `limits ${org}` }], format: 'armored', config: { v6Keys: true } });
+    fs.writeFileSync(path.join(keyDir, `${org}.pub.asc`), publicKey);
+    keys += `[params.organisations.${org}]\nkeys = ${JSON.stringify([path.relative(repo, path.join(keyDir, `${org}.pub.asc`))])}\n`;
+  }
+  fs.writeFileSync(path.join(keyDir, 'organisations.toml'), keys);
+  execFileSync('go', ['tool', 'hugo', '--source', repo, '--config', `config.toml,${path.join(keyDir, 'organisations.toml')}`, '--destination', site, '--minify', '--quiet', '--panicOnWarning'], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HUGO_ENVIRONMENT: 'production', HUGO_PARAMS_DROPBOX_RECIPIENTS: JSON.stringify([path.relative(repo, path.join(keyDir, 'limits.pub.asc'))]) },
+    env: { ...process.env, HUGO_ENVIRONMENT: 'production' },
   });
   ({ server, origin } = await startServer());
   browser = await launch();

@@ -20,16 +20,23 @@ function go(args, opts = {}) {
   return execFileSync('go', args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 }
 
-// startDropbox builds the site for the given public keys (paths inside the repository, as Hugo
-// reads no file outside it) and runs the drop box for the same keys.
-async function startDropbox(name, pubKeys) {
+// The organisations of config.toml, and the form of each that the tests fill in.
+const ORGS = ['kok', 'mk-act', 'kinderrechtencoalitie'];
+
+// startDropbox builds the site with each organisation's public keys (paths inside the repository,
+// as Hugo reads no file outside it), given as a second configuration file over config.toml, and
+// runs the drop box with the same two files. orgKeys maps an organisation's id to its keys' .pub
+// paths. The result's spool(id) is that organisation's spool folder.
+async function startDropbox(name, orgKeys) {
+  const keys = path.join(tmp, `organisations-${name}.toml`);
+  fs.writeFileSync(keys, Object.entries(orgKeys).map(([id, pubs]) => `[params.organisations.${id}]\nkeys = ${JSON.stringify(pubs)}\n`).join(''));
+  const config = `${path.join(repo, 'config.toml')},${keys}`;
   const site = path.join(tmp, `site-${name}`);
-  go(['tool', 'hugo', '--source', repo, '--destination', site, '--minify', '--quiet', '--panicOnWarning'], {
-    env: { ...process.env, HUGO_ENVIRONMENT: 'production', HUGO_PARAMS_DROPBOX_RECIPIENTS: JSON.stringify(pubKeys) },
+  go(['tool', 'hugo', '--source', repo, '--config', config, '--destination', site, '--minify', '--quiet', '--panicOnWarning'], {
+    env: { ...process.env, HUGO_ENVIRONMENT: 'production' },
   });
-  const spool = path.join(tmp, `spool-${name}`);
-  const args = ['serve', '--config', path.join(repo, 'config.toml'), '--site', site, '--spool', spool, '--listen', '127.0.0.1:0'];
-  for (const k of pubKeys) args.push('--recipient', path.join(repo, k));
+  const spoolRoot = path.join(tmp, `spool-${name}`);
+  const args = ['serve', '--config', config, '--environment', 'production', '--site', site, '--spool', spoolRoot, '--listen', '127.0.0.1:0'];
   const proc = spawn(path.join(bin, 'dropbox'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const origin = await new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: proc.stderr });
@@ -41,7 +48,20 @@ async function startDropbox(name, pubKeys) {
     });
     proc.on('exit', (code) => reject(new Error(`dropbox exited with ${code}`)));
   });
-  return { proc, origin, spool };
+  return { proc, origin, spool: (id) => path.join(spoolRoot, id) };
+}
+
+// staffOfEach makes one keytool key for each organisation: { id: key }.
+function staffOfEach(name) {
+  return Object.fromEntries(ORGS.map((id) => [id, keygen(`${name}-${id}`)]));
+}
+
+const pubsOf = (staff) => Object.fromEntries(Object.entries(staff).map(([id, k]) => [id, [k.pub]]));
+
+// sessionKeys lists the key IDs or fingerprints a stored message's session keys are for.
+function sessionKeys(file) {
+  const out = execFileSync(path.join(bin, 'keytool'), ['inspect', file]).toString();
+  return [...out.matchAll(/session key v\d for key (?:ID )?([0-9A-F]+)/g)].map((m) => m[1]);
 }
 
 function keygen(name) {
@@ -55,6 +75,17 @@ function decrypt(key, spool) {
   const out = path.join(tmp, `cases-${path.basename(key.key)}`);
   execFileSync(path.join(bin, 'keytool'), ['decrypt', '--key', key.key, '--passphrase-file', key.pass, '--in', spool, '--out', out]);
   return out;
+}
+
+// refusedBy runs keytool decrypt with a key that must not open anything in spool, and returns
+// what it said.
+function refusedBy(key, spool) {
+  try {
+    execFileSync(path.join(bin, 'keytool'), ['decrypt', '--key', key.key, '--passphrase-file', key.pass, '--in', spool, '--out', path.join(tmp, `refused-${crypto.randomUUID()}`)], { stdio: 'pipe' });
+  } catch (err) {
+    return err.stdout.toString();
+  }
+  throw new Error(`${key.key} decrypted something in ${spool}`);
 }
 
 const axeSource = fs.readFileSync(path.join(repo, 'node_modules/axe-core/axe.min.js'), 'utf8');
@@ -111,17 +142,17 @@ after(async () => {
 });
 
 const scenarios = [
-  { lang: 'de', procedure: 'kok-complaints' },
-  { lang: 'en', procedure: 'mk-act-complaints' },
-  { lang: 'ar', procedure: 'child-integrity-contact' },
+  { lang: 'de', procedure: 'kok-complaints', org: 'kok' },
+  { lang: 'en', procedure: 'mk-act-complaints', org: 'mk-act' },
+  { lang: 'ar', procedure: 'child-integrity-contact', org: 'kinderrechtencoalitie' },
 ];
 
-test('forms are encrypted in the browser, or on arrival without JavaScript, and decrypt to what was typed', async () => {
-  const staff = keygen('staff');
-  const box = await startDropbox('v6', [staff.pub]);
+test('forms are encrypted in the browser, or on arrival without JavaScript, to their organisation only, and decrypt to what was typed', async () => {
+  const staff = staffOfEach('v6');
+  const box = await startDropbox('v6', pubsOf(staff));
   try {
     for (const javaScriptEnabled of [true, false]) {
-      for (const { lang, procedure } of scenarios) {
+      for (const { lang, procedure, org } of scenarios) {
         const label = `${lang}/${procedure} ${javaScriptEnabled ? 'with' : 'without'} JavaScript`;
         const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 390, height: 844 } });
         const page = await context.newPage();
@@ -169,7 +200,8 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, and 
         // What reached the server is ciphertext: the drop box stores an upload byte for byte, so
         // the stored file is what the browser sent (with JavaScript) or what the server encrypted
         // (without). No typed words, no attachment bytes; OpenPGP session keys first.
-        const stored = fs.readFileSync(path.join(box.spool, `${id}.pgp`));
+        const file = path.join(box.spool(org), `${id}.pgp`);
+        const stored = fs.readFileSync(file);
         assert.ok(stored.length > limit, `${label}: the stored message holds the whole attachment`);
         assert.ok(stored[0] === 0xc1 || (stored[0] & 0xfc) === 0x84, `${label}: the first packet is not a session key (byte ${stored[0]})`);
         for (const { value } of expected) {
@@ -180,7 +212,15 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, and 
         }
         assert.ok(!stored.includes(attachment.buffer.subarray(0, 64)), `${label}: attachment bytes in the clear`);
 
-        const cases = decrypt(staff, box.spool);
+        // Encrypted to its organisation's one staff key and no other: in its organisation's folder,
+        // one session key, which that key opens and no other organisation's key does.
+        assert.equal(sessionKeys(file).length, 1, `${label}: session keys ${sessionKeys(file)}`);
+        for (const other of ORGS.filter((o) => o !== org)) {
+          assert.ok(!fs.existsSync(path.join(box.spool(other), `${id}.pgp`)), `${label}: stored in ${other}'s folder too`);
+          const said = refusedBy(staff[other], box.spool(org));
+          assert.ok(said.includes(`${id}  not yours`), `${label}: ${other}'s key was not refused plainly:\n${said}`);
+        }
+        const cases = decrypt(staff[org], box.spool(org));
         const got = JSON.parse(fs.readFileSync(path.join(cases, id, 'submission.json'), 'utf8'));
         assert.equal(got.procedure, procedure, label);
         assert.equal(got.lang, lang, label);
@@ -198,8 +238,7 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, and 
 });
 
 test('a form page with everything it loads is at most 70 KiB brotli-compressed', async () => {
-  const staff = keygen('weight');
-  const box = await startDropbox('weight', [staff.pub]);
+  const box = await startDropbox('weight', pubsOf(staffOfEach('weight')));
   try {
     for (const { lang, procedure } of scenarios) {
       const page = await browser.newPage();
@@ -222,8 +261,7 @@ test('a form page with everything it loads is at most 70 KiB brotli-compressed',
 });
 
 test('an attachment over the limit is refused in the browser and nothing is sent', async () => {
-  const staff = keygen('limit');
-  const box = await startDropbox('limit', [staff.pub]);
+  const box = await startDropbox('limit', pubsOf(staffOfEach('limit')));
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -240,7 +278,7 @@ test('an attachment over the limit is refused in the browser and nothing is sent
     assert.equal(await page.textContent('#form-status'), message);
     await page.screenshot({ path: path.join(artifacts, 'form-de-too-large.png') });
     assert.deepEqual(posts, [], 'nothing was sent');
-    assert.ok(!fs.existsSync(box.spool) || fs.readdirSync(box.spool).filter((f) => f.endsWith('.pgp')).length === 0, 'nothing stored');
+    assert.equal(fs.readdirSync(box.spool('kok')).filter((f) => f.endsWith('.pgp')).length, 0, 'nothing stored');
     await context.close();
   } finally {
     box.proc.kill();
@@ -248,7 +286,7 @@ test('an attachment over the limit is refused in the browser and nothing is sent
 });
 
 test('an existing GnuPG key works as a recipient beside a keytool key', async () => {
-  const staff = keygen('mixed');
+  const staff = staffOfEach('mixed');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpg-'));
   const gpg = (...args) => execFileSync('gpg', ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', 'gpg test passphrase', ...args]);
   try {
@@ -257,7 +295,7 @@ test('an existing GnuPG key works as a recipient beside a keytool key', async ()
     gpg('--quick-add-key', fpr, 'cv25519', 'encr', '0');
     const gpgPub = path.join(keyDir, 'old.pub.asc');
     fs.writeFileSync(gpgPub, gpg('--armor', '--export', fpr));
-    const box = await startDropbox('mixed', [staff.pub, path.relative(repo, gpgPub)]);
+    const box = await startDropbox('mixed', { ...pubsOf(staff), kok: [staff.kok.pub, path.relative(repo, gpgPub)] });
     try {
       const page = await browser.newPage();
       await page.goto(`${box.origin}/en/forms/kok-complaints/`);
@@ -267,11 +305,11 @@ test('an existing GnuPG key works as a recipient beside a keytool key', async ()
       const id = (await page.textContent('#receipt-id')).trim();
       await page.close();
       // GnuPG 2.2 reads it with the old key (OpenPGP.js chose SEIPDv1 for both)...
-      const plain = gpg('--decrypt', path.join(box.spool, `${id}.pgp`)).toString();
+      const plain = gpg('--decrypt', path.join(box.spool('kok'), `${id}.pgp`)).toString();
       assert.match(plain, /^complaint-submission\/1\n/);
       assert.ok(plain.includes('to a v6 and a v4 key'));
       // ...and keytool with the new one.
-      const cases = decrypt(staff, box.spool);
+      const cases = decrypt(staff.kok, box.spool('kok'));
       assert.ok(fs.existsSync(path.join(cases, id, 'summary.txt')));
     } finally {
       box.proc.kill();
