@@ -537,7 +537,7 @@ func postForm(client *http.Client, url string, body []byte, contentType string) 
 // the server's memory after each wave.
 func forms(args []string) error {
 	fs := flag.NewFlagSet("forms", flag.ExitOnError)
-	url := fs.String("url", "", "the form's address, /api/v1/forms/LANG/PROCEDURE")
+	url := fs.String("url", "", "the form's address, /api/v1/orgs/ORG/forms/LANG/PROCEDURE")
 	size := fs.Int("size", 25*mib, "bytes of the one attachment of each form")
 	conc := fs.Int("concurrency", 4, "forms at once in each wave")
 	waves := fs.Int("waves", 8, "waves, one after the other")
