@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 )
@@ -129,5 +130,23 @@ func TestAFormWithoutJavaScriptIsEncryptedToItsOrganisationOnly(t *testing.T) {
 	}
 	if stored := s.allStored(t); len(stored) != 2 || !strings.HasPrefix(stored[0], "kok/") || !strings.HasPrefix(stored[1], "mk-act/") {
 		t.Errorf("stored %v, want one in kok/ and one in mk-act/", stored)
+	}
+}
+
+// The same key in two files, one listed for each of two organisations, is refused at start: one
+// organisation would read the other's complaints. (config.Load refuses the same file twice.)
+func TestAKeyOfTwoOrganisationsIsRefusedEvenInTwoFiles(t *testing.T) {
+	staff, _ := testKeys(t)
+	copied := filepath.Join(t.TempDir(), "copy.pub.asc")
+	data, _ := os.ReadFile(staff[0].PubPath)
+	os.WriteFile(copied, data, 0o644)
+	spool := t.TempDir()
+	conf := &config.Config{Dropbox: config.Defaults(), Organisations: []*config.Organisation{
+		{ID: "kok", Name: "KOK", Region: "DE", Keys: []string{staff[0].PubPath}, Spool: filepath.Join(spool, "kok")},
+		{ID: "mk-act", Name: "MK-ACT", Region: "GB", Keys: []string{copied}, Spool: filepath.Join(spool, "mk-act")},
+	}}
+	_, err := openOrganisations(conf)
+	if err == nil || !strings.Contains(err.Error(), "is a staff key of both kok and mk-act") {
+		t.Errorf("error %v, want one naming both organisations", err)
 	}
 }

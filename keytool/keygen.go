@@ -100,7 +100,7 @@ func runKeygen(cmd *cobra.Command, opts keygenOptions) error {
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "Made a key for %s\n  fingerprint %X\n", opts.name, e.PrimaryKey.Fingerprint)
-	fmt.Fprintf(out, "  public key  %s  (list it in recipients in [params.dropbox] of config.toml, then run make site and build the drop box again)\n", pubPath)
+	fmt.Fprintf(out, "  public key  %s  (list it in keys of your organisation's [params.organisations.<id>] in config.toml, then run make site and build the drop box again)\n", pubPath)
 	fmt.Fprintf(out, "  private key %s  (mode 0600; keep it offline, never on the server)\n", keyPath)
 	return nil
 }

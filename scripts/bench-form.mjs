@@ -21,13 +21,20 @@ try {
   run('go', ['build', '-o', path.join(tmp, 'keytool'), './keytool']);
   run('go', ['build', '-o', path.join(tmp, 'dropbox'), './dropbox']);
   fs.writeFileSync(path.join(keyDir, 'pass'), 'a benchmark passphrase\n');
-  run(path.join(tmp, 'keytool'), ['keygen', '--name', 'bench', '--out', keyDir, '--passphrase-file', path.join(keyDir, 'pass')]);
-  const pub = path.relative(repo, path.join(keyDir, 'bench.pub.asc'));
+  // A key for each organisation of config.toml, given in a second configuration file; the form
+  // timed is KOK's, so the bench key is KOK's.
+  let orgs = '';
+  for (const org of ['kok', 'mk-act', 'kinderrechtencoalitie']) {
+    run(path.join(tmp, 'keytool'), ['keygen', '--name', `bench ${org}`, '--out', keyDir, '--passphrase-file', path.join(keyDir, 'pass')]);
+    orgs += `[params.organisations.${org}]\nkeys = ${JSON.stringify([path.relative(repo, path.join(keyDir, `bench-${org}.pub.asc`))])}\n`;
+  }
+  fs.writeFileSync(path.join(tmp, 'organisations.toml'), orgs);
+  const config = `config.toml,${path.join(tmp, 'organisations.toml')}`;
   const site = path.join(tmp, 'site');
-  run('go', ['tool', 'hugo', '--source', repo, '--destination', site, '--minify', '--quiet'],
-    { ...process.env, HUGO_ENVIRONMENT: 'production', HUGO_PARAMS_DROPBOX_RECIPIENTS: JSON.stringify([pub]) });
-  const server = spawn(path.join(tmp, 'dropbox'), ['serve', '--site', site, '--spool', path.join(tmp, 'spool'),
-    '--listen', '127.0.0.1:0', '--recipient', path.join(repo, pub)], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  run('go', ['tool', 'hugo', '--source', repo, '--config', config, '--destination', site, '--minify', '--quiet'],
+    { ...process.env, HUGO_ENVIRONMENT: 'production' });
+  const server = spawn(path.join(tmp, 'dropbox'), ['serve', '--config', config, '--environment', 'production', '--site', site,
+    '--spool', path.join(tmp, 'spool'), '--listen', '127.0.0.1:0'], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
   const origin = await new Promise((resolve) => {
     readline.createInterface({ input: server.stderr }).on('line', (line) => {
       try { const e = JSON.parse(line); if (e.msg === 'listening') resolve(`http://${e.address}`); } catch { /* not JSON */ }
