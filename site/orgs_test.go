@@ -124,14 +124,15 @@ func fill(s string, values map[string]string) string {
 // readersSentences are the sentences a page of this language may show for an organisation with
 // count keys: the plural forms of org_readers with that count, or org_readers_none. A form that
 // does not show the number (Arabic "one" and "two") is taken only for the count it names.
-func readersSentences(i18n map[string]any, name string, count int) []string {
+// suffix is "_child" on the pages of a procedure for children, which have their own strings.
+func readersSentences(i18n map[string]any, suffix, name string, count int) []string {
 	values := map[string]string{"Name": name, "Count": fmt.Sprint(count)}
 	if count == 0 {
-		s, _ := i18n["org_readers_none"].(string)
+		s, _ := i18n["org_readers_none"+suffix].(string)
 		return []string{fill(s, values)}
 	}
 	named := map[string]int{"zero": 0, "one": 1, "two": 2}
-	forms, _ := i18n["org_readers"].(map[string]any)
+	forms, _ := i18n["org_readers"+suffix].(map[string]any)
 	var out []string
 	for category, f := range forms {
 		s, _ := f.(string)
@@ -210,9 +211,13 @@ func TestOrganisationPagesSayWhoReadsAndWhomToCall(t *testing.T) {
 				t.Errorf("%s: regions.toml has no emergency number for %s", id, org.country())
 				continue
 			}
-			readers := readersSentences(i18n, org.Name, len(org.Keys))
+			suffix := ""
+			if frontMatter(t, fmt.Sprintf("../content/procedures/%s/index.%s.md", proc, lang), "audience") == "children" {
+				suffix = "_child"
+			}
+			readers := readersSentences(i18n, suffix, org.Name, len(org.Keys))
 			inCountry, _ := i18n["in_country_"+org.country()].(string)
-			call := fill(i18n["not_urgent_call"].(string), map[string]string{"InCountry": inCountry})
+			call := fill(i18n["not_urgent_call"+suffix].(string), map[string]string{"InCountry": inCountry})
 
 			for _, p := range paths {
 				pg := s.pages[p]
