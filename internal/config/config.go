@@ -43,7 +43,18 @@ type Dropbox struct {
 	ShutdownGrace Duration `toml:"shutdown_grace"`
 	// How often the log is written: counts of answers and alerts, never one line per request.
 	LogInterval Duration `toml:"log_interval"`
+	// The folder that holds each organisation's answers from its staff, <answers>/<id>, apart
+	// from every spool folder.
+	Answers string `toml:"answers"`
+	// Answers imported longer ago than this are deleted, read or not.
+	AnswerRetention Duration `toml:"answer_retention"`
+	// Mailbox checks (reading or deleting answers) per second, server-wide, with bursts of twice
+	// as many: no address is kept, so the limit cannot be per person.
+	AnswerChecks int `toml:"answer_checks"`
 }
+
+// AnswerBurst is how many mailbox checks may come at once before AnswerChecks paces them.
+func (d Dropbox) AnswerBurst() int { return 2 * d.AnswerChecks }
 
 // Organisation is one [params.organisations.<id>] table: an organisation whose procedures the
 // site publishes, and whose staff alone read the complaints sent to them.
@@ -86,6 +97,10 @@ func Defaults() Dropbox {
 		SlowTimeout:   Duration{30 * time.Second},
 		ShutdownGrace: Duration{30 * time.Second},
 		LogInterval:   Duration{time.Hour},
+		Answers:       "answers",
+		// 90 days: time to read an answer given on the last day of a procedure's longest deadline.
+		AnswerRetention: Duration{90 * 24 * time.Hour},
+		AnswerChecks:    5,
 	}
 }
 
@@ -146,6 +161,9 @@ func Load(files []string, environment string) (*Config, error) {
 	slices.SortFunc(cfg.Organisations, func(a, b *Organisation) int { return strings.Compare(a.ID, b.ID) })
 
 	cfg.Dropbox.Spool = relativeTo(base, cfg.Dropbox.Spool)
+	if cfg.Dropbox.Answers != "" { // empty is refused by check, not made the project folder
+		cfg.Dropbox.Answers = relativeTo(base, cfg.Dropbox.Answers)
+	}
 	for _, o := range cfg.Organisations {
 		for i, k := range o.Keys {
 			o.Keys[i] = relativeTo(base, k)
@@ -261,6 +279,12 @@ func (c *Config) check() error {
 		return fmt.Errorf("shutdown_grace is %s; give a duration such as \"30s\"", d.ShutdownGrace.Duration)
 	case d.Spool == "":
 		return fmt.Errorf("spool is empty; name a folder")
+	case d.Answers == "":
+		return fmt.Errorf("answers is empty; name a folder, such as \"answers\"")
+	case d.AnswerRetention.Duration < 24*time.Hour:
+		return fmt.Errorf("answer_retention is %s; at least a day, such as \"2160h\" (90 days): answers are kept by the day", d.AnswerRetention.Duration)
+	case d.AnswerChecks < 1:
+		return fmt.Errorf("answer_checks is %d; at least 1 mailbox check per second", d.AnswerChecks)
 	}
 	keyOwner := map[string]string{}
 	for _, o := range c.Organisations {
@@ -290,8 +314,21 @@ func (c *Config) check() error {
 			}
 		}
 	}
+	// Answers are deleted when old: a spool folder among them would lose complaints, and an
+	// answer among complaints would sit beside the complaint it may answer.
+	for _, a := range c.Organisations {
+		answers := c.AnswersOf(a.ID)
+		for _, b := range c.Organisations {
+			if within(answers, b.Spool) || within(b.Spool, answers) {
+				return fmt.Errorf("the answers folder of %s, %s, and the spool folder of %s, %s, overlap; answers need a folder of their own apart from every spool folder (set answers in [params.dropbox], such as \"answers\")", a.ID, answers, b.ID, b.Spool)
+			}
+		}
+	}
 	return nil
 }
+
+// AnswersOf is the folder of the organisation's answers: <answers>/<id>.
+func (c *Config) AnswersOf(id string) string { return filepath.Join(c.Dropbox.Answers, id) }
 
 // within says whether path is dir or inside it.
 func within(path, dir string) bool {

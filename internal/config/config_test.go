@@ -127,6 +127,12 @@ func TestConfigurationsTheDropBoxMustRefuse(t *testing.T) {
 		{"the old recipients list", "[params.dropbox]\nrecipients = [\"k.asc\"]\n", "recipients is no longer read"},
 		{"a tiny body limit", "[params.dropbox]\nbody_limit = 10\n", "body_limit"},
 		{"an organisation that is no table", "[params]\norganisations = { a = 3 }\n", "is not a table"},
+		{"answers in the spool", "[params.dropbox]\nspool = \"s\"\nanswers = \"s\"\n" + org("a", ""), "the answers folder of a"},
+		{"a spool among the answers", "[params.dropbox]\nanswers = \"var\"\n" + org("a", `spool = "var/a/spool"`), "overlap"},
+		{"answers inside another's spool", "[params.dropbox]\nanswers = \"s/b/answers\"\n" + org("a", "") + org("b", `spool = "s/b"`), "the answers folder of a"},
+		{"no answers folder", "[params.dropbox]\nanswers = \"\"\n", "answers is empty"},
+		{"a retention under a day", "[params.dropbox]\nanswer_retention = \"23h59m59s\"\n", "answer_retention is 23h59m59s; at least a day"},
+		{"no mailbox checks", "[params.dropbox]\nanswer_checks = 0\n", "answer_checks is 0"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,6 +142,30 @@ func TestConfigurationsTheDropBoxMustRefuse(t *testing.T) {
 				t.Fatalf("error %v, want one saying %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestAnswerSettings(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := Load([]string{write(t, filepath.Join(dir, "config.toml"), "[params.organisations.a]\nname = \"A\"\nregion = \"DE\"\n")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Dropbox
+	if cfg.AnswersOf("a") != filepath.Join(dir, "answers", "a") || d.AnswerRetention.Hours() != 2160 || d.AnswerChecks != 5 || d.AnswerBurst() != 10 {
+		t.Errorf("defaults: answers of a in %s, retention %s, %d checks a second, bursts of %d", cfg.AnswersOf("a"), d.AnswerRetention, d.AnswerChecks, d.AnswerBurst())
+	}
+	// At the limits: a day, one check a second, and answers beside the spool (not in it).
+	cfg, err = Load([]string{write(t, filepath.Join(dir, "edge.toml"), "[params.dropbox]\nspool = \"var/spool\"\nanswers = \"var/answers\"\nanswer_retention = \"24h\"\nanswer_checks = 1\n[params.organisations.a]\nname = \"A\"\nregion = \"DE\"\n")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cfg.Dropbox; cfg.AnswersOf("a") != filepath.Join(dir, "var", "answers", "a") || d.AnswerRetention.Hours() != 24 || d.AnswerBurst() != 2 {
+		t.Errorf("at the limits: %s, %+v", cfg.AnswersOf("a"), d)
+	}
+	// --spool into the answers is refused as the configuration would be.
+	if err := cfg.SetSpool(filepath.Join(dir, "var", "answers")); err == nil || !strings.Contains(err.Error(), "overlap") {
+		t.Errorf("SetSpool into the answers folder: %v", err)
 	}
 }
 
