@@ -20,6 +20,7 @@ import (
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/safe-complaints/dropbox/internal/answers"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
@@ -153,7 +154,13 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 	if err := os.MkdirAll(opts.out, 0o700); err != nil {
 		return err
 	}
+	cases, err := readCases(opts.out)
+	if err != nil {
+		return err
+	}
 	var results []result
+	var followups []decrypted
+	unmoved := 0 // follow-ups of earlier runs that could not be moved into their case
 	failed, notYours := 0, 0
 	for _, e := range entries {
 		caseDir := filepath.Join(opts.out, e.ID)
@@ -161,7 +168,11 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 			results = append(results, result{e.ID, "skipped", "decrypted before"})
 			continue
 		}
-		sub, err := decryptOne(e, keyring, ours, opts.out, caseDir)
+		if where, ok := cases.filed[e.ID]; ok {
+			results = append(results, result{e.ID, "skipped", "decrypted before, filed as " + where})
+			continue
+		}
+		d, err := decryptOne(e, keyring, ours, opts.out)
 		var other *errNotYours
 		if errors.As(err, &other) {
 			other.orgs = staff.of(other.sessionKeys)
@@ -174,8 +185,30 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 			results = append(results, result{e.ID, "failed", err.Error()})
 			continue
 		}
-		detail := fmt.Sprintf("%s, %s, %s, %s", sub.Procedure, sub.Lang, count(len(sub.Fields), "field"), count(len(sub.Attachments), "attachment"))
-		results = append(results, result{e.ID, "decrypted", detail})
+		if d.followup != nil && !d.followup.IsFirst() {
+			// Filed after every first complaint of this run, which may be the one it belongs to.
+			followups = append(followups, d)
+			continue
+		}
+		r := cases.placeCase(opts.out, d)
+		if r.status == "failed" {
+			failed++
+		}
+		results = append(results, r)
+	}
+	// Follow-ups that earlier runs could not file, oldest run first, then this run's.
+	for _, r := range cases.adoptOrphans(opts.out) {
+		if r.status == "failed" {
+			unmoved++
+		}
+		results = append(results, r)
+	}
+	for _, d := range followups {
+		r := cases.placeFollowup(opts.out, d)
+		if r.status == "failed" {
+			failed++
+		}
+		results = append(results, r)
 	}
 	printResults(cmd.OutOrStdout(), append(results, notRead...), len(entries))
 	if len(others) > 0 {
@@ -190,6 +223,9 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 	}
 	if failed > 0 {
 		problems = append(problems, fmt.Sprintf("%d of %d submissions failed and nothing of them was kept", failed, len(entries)))
+	}
+	if unmoved > 0 {
+		problems = append(problems, fmt.Sprintf("%s kept alone by an earlier run could not be moved into %s", count(unmoved, "follow-up"), plural(unmoved, "its case", "their cases")))
 	}
 	if notYours > 0 {
 		problems = append(problems, fmt.Sprintf("%d of %d submissions are not for your key and were left alone (give --in your own organisation's spool folder)", notYours, len(entries)))
@@ -234,36 +270,47 @@ func loadPrivateKey(cmd *cobra.Command, opts decryptOptions) (openpgp.EntityList
 	return keys, nil
 }
 
-// decryptOne decrypts one submission into a hidden folder under out and renames it to caseDir
-// only when everything, the integrity check at the end included, succeeded.
-func decryptOne(e spool.Entry, keyring openpgp.EntityList, ours []*packet.PublicKey, out, caseDir string) (sub *submission.Submission, err error) {
+// decrypted is a submission decrypted completely, its integrity checked, in a hidden folder
+// under CASES that is not yet in its place.
+type decrypted struct {
+	id       string
+	work     string
+	sub      *submission.Submission
+	followup *answers.Followup // nil without a codename
+	badValue error             // why the followup value, present, could not be read
+}
+
+// decryptOne decrypts one submission into a hidden folder under out. It returns the folder
+// only when everything, the integrity check at the end included, succeeded; the caller moves
+// it into place (or removes it).
+func decryptOne(e spool.Entry, keyring openpgp.EntityList, ours []*packet.PublicKey, out string) (d decrypted, err error) {
 	f, err := os.Open(e.Path)
 	if err != nil {
-		return nil, err
+		return d, err
 	}
 	defer f.Close()
 	if _, err := policy.ValidateFor(f, ours); err != nil {
 		if errors.Is(err, policy.ErrNotForKeys) {
 			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return nil, err
+				return d, err
 			}
 			s, err := policy.Inspect(f)
 			if err != nil {
-				return nil, err
+				return d, err
 			}
-			return nil, &errNotYours{sessionKeys: s.SessionKeys}
+			return d, &errNotYours{sessionKeys: s.SessionKeys}
 		}
-		return nil, err
+		return d, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+		return d, err
 	}
 
 	var suffix [6]byte
 	rand.Read(suffix[:])
 	work := filepath.Join(out, ".partial-"+e.ID+"-"+hex.EncodeToString(suffix[:]))
 	if err := os.Mkdir(work, 0o700); err != nil {
-		return nil, err
+		return d, err
 	}
 	defer func() {
 		if err != nil {
@@ -273,34 +320,37 @@ func decryptOne(e spool.Entry, keyring openpgp.EntityList, ours []*packet.Public
 
 	md, err := openpgp.ReadMessage(f, keyring, nil, decryptConfig)
 	if err != nil {
-		return nil, fmt.Errorf("cannot decrypt: %w", err)
+		return d, fmt.Errorf("cannot decrypt: %w", err)
 	}
 	if !md.IsEncrypted || md.IsSymmetricallyEncrypted {
-		return nil, errors.New("the message is not encrypted to a public key only")
+		return d, errors.New("the message is not encrypted to a public key only")
 	}
 	r, err := submission.NewReader(md.UnverifiedBody, maxAttachments)
 	if err != nil {
-		return nil, err
+		return d, err
 	}
-	sub = r.Submission()
+	sub := r.Submission()
 	names, err := writeAttachments(r, filepath.Join(work, "attachments"))
 	if err != nil {
-		return nil, err
+		return d, err
 	}
 	// Reading to the end is what checks the message's integrity (MDC or the final AEAD tag).
 	if _, err := io.Copy(io.Discard, md.UnverifiedBody); err != nil {
-		return nil, fmt.Errorf("the integrity check failed: %w", err)
+		return d, fmt.Errorf("the integrity check failed: %w", err)
 	}
 	if md.SignatureError != nil {
-		return nil, fmt.Errorf("the integrity check failed: %w", md.SignatureError)
+		return d, fmt.Errorf("the integrity check failed: %w", md.SignatureError)
 	}
-	if err := writeSummary(work, e.ID, sub, names); err != nil {
-		return nil, err
+	d = decrypted{id: e.ID, work: work, sub: sub}
+	if len(sub.Followup) > 0 {
+		if d.followup, d.badValue = answers.ParseFollowup(sub.Followup); d.badValue != nil {
+			d.followup = nil
+		}
 	}
-	if err := os.Rename(work, caseDir); err != nil {
-		return nil, err
+	if err := writeSummary(work, e.ID, sub, names, d.followup); err != nil {
+		return d, err
 	}
-	return sub, nil
+	return d, nil
 }
 
 // removePartial deletes what an interrupted run (killed, a crash, a pulled drive) left
@@ -396,10 +446,16 @@ func printable(s string) string {
 	}, s)
 }
 
-func writeSummary(dir, id string, sub *submission.Submission, names []string) error {
+func writeSummary(dir, id string, sub *submission.Submission, names []string, fu *answers.Followup) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Submission %s\n", id)
 	fmt.Fprintf(&b, "Procedure:  %s\nLanguage:   %s\nDecrypted:  %s\n", sub.Procedure, sub.Lang, time.Now().Format("2006-01-02 15:04"))
+	switch {
+	case fu != nil && fu.IsFirst():
+		fmt.Fprintf(&b, "Codename:   yes; answer it with keytool reply --case %s (the person reads answers on the site)\n", id)
+	case fu != nil:
+		b.WriteString("Follow-up:  sent later with the codename of a first complaint\n")
+	}
 	for _, f := range sub.Fields {
 		fmt.Fprintf(&b, "\n%s  [%s]\n", printable(f.Label), f.Name)
 		if f.Value == "" {
