@@ -1,5 +1,6 @@
 // Command keytool is what staff run on their offline computer: make a key, look at keys and
-// messages, and decrypt a copy of the drop box's spool into readable case folders.
+// messages, decrypt a copy of the drop box's spool into readable case folders, and write
+// encrypted answers to complaints sent with a codename.
 package main
 
 import (
@@ -20,17 +21,18 @@ func main() {
 func newRootCmd(in io.Reader, out, errOut io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "keytool",
-		Short: "Staff keys and offline decryption of submissions",
-		Long: `keytool makes staff keys and decrypts submissions on an offline computer.
+		Short: "Staff keys, offline decryption of submissions, and answers",
+		Long: `keytool makes staff keys, decrypts submissions and writes answers on an offline computer.
 
 Copy the drop box's spool folder to a removable drive, bring it to the offline computer,
-and run keytool decrypt there. Plaintext is written only under the --out folder.`,
+and run keytool decrypt there. Plaintext is written only under the --out folder. keytool reply
+writes an encrypted answer into an outbox folder, which goes back to the server.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(in)
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newKeygenCmd(), newShowCmd(), newInspectCmd(), newDecryptCmd())
+	root.AddCommand(newKeygenCmd(), newShowCmd(), newInspectCmd(), newDecryptCmd(), newReplyCmd())
 	return root
 }
