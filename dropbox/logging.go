@@ -53,6 +53,8 @@ type alertKey struct {
 // routeKind names a route for the log: which page, form or way of sending is not its business.
 func routeKind(route string) string {
 	switch {
+	case strings.HasPrefix(route, "/api/v1/orgs/:org/answers"):
+		return "answers"
 	case strings.HasPrefix(route, "/api/v1/orgs/"):
 		return "upload"
 	case route == "/healthz":
@@ -70,6 +72,16 @@ func (j *journal) count(route string, status int) {
 		j.counts = map[string]int{}
 	}
 	j.counts[key]++
+}
+
+// add notes n of something the server counts itself, such as expired answers it deleted.
+func (j *journal) add(key string, n int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.counts == nil {
+		j.counts = map[string]int{}
+	}
+	j.counts[key] += n
 }
 
 // alert notes a condition for the operator: msg must be the server's own words, never a request's.

@@ -36,7 +36,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd())
+	root.AddCommand(newServeCmd(), newRepliesCmd())
 	return root
 }
 
@@ -55,7 +55,10 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve the site and the submission endpoint",
 		Long: `Serve the built site and each organisation's submissions:
 POST /api/v1/orgs/<id>/submissions (ciphertext made in the browser) and
-POST /api/v1/orgs/<id>/forms/<lang>/<procedure> (a form sent without JavaScript).
+POST /api/v1/orgs/<id>/forms/<lang>/<procedure> (a form sent without JavaScript), and the
+answers staff wrote (dropbox replies import): POST /api/v1/orgs/<id>/answers and
+/api/v1/orgs/<id>/answers/delete, with the codename's token in the body (docs/answers.md).
+Answers older than answer_retention are deleted at start and every hour.
 
 The settings come from config.toml, the same file the site is built from: [params.dropbox] and
 one [params.organisations.<id>] table per organisation, with its staff keys. So the keys each
@@ -140,13 +143,18 @@ func runServe(ctx context.Context, opts serveOptions) error {
 		for _, r := range o.recipients {
 			log.Info("staff key", "organisation", o.ID, "fingerprint", r.Fingerprint(), "file", r.Path)
 		}
-		log.Info("organisation", "id", o.ID, "path", "/api/v1/orgs/"+o.ID+"/", "spool", o.spool.Dir())
+		log.Info("organisation", "id", o.ID, "path", "/api/v1/orgs/"+o.ID+"/", "spool", o.spool.Dir(), "answers", o.answers)
 	}
 	log.Info("listening", "address", ln.Addr().String())
 	stopJournal := make(chan struct{})
 	journalDone := make(chan struct{})
 	go func() { s.journal.every(log, cfg.LogInterval.Duration, stopJournal); close(journalDone) }()
 	defer func() { close(stopJournal); <-journalDone }()
+	// Answers older than answer_retention go at start and every hour (answers.go).
+	stopSweep := make(chan struct{})
+	sweepDone := make(chan struct{})
+	go func() { s.sweepEvery(time.Hour, stopSweep); close(sweepDone) }()
+	defer func() { close(stopSweep); <-sweepDone }()
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -15,6 +15,7 @@ type organisation struct {
 	*config.Organisation
 	recipients []*policy.Recipient
 	spool      *spool.Spool
+	answers    string // the folder of its mailboxes, <answers>/<id>
 }
 
 // check is the policy every message stored for the organisation passes: structure, algorithms,
@@ -48,7 +49,7 @@ func openOrganisations(cfg *config.Config) ([]*organisation, error) {
 		if err != nil {
 			return nil, fmt.Errorf("organisation %s: %w", o.ID, err)
 		}
-		orgs = append(orgs, &organisation{Organisation: o, recipients: recipients, spool: sp})
+		orgs = append(orgs, &organisation{Organisation: o, recipients: recipients, spool: sp, answers: cfg.AnswersOf(o.ID)})
 	}
 	return orgs, nil
 }

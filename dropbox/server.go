@@ -62,13 +62,15 @@ type server struct {
 	reading    reading        // bodies being read, for shutdown
 	inflight   sync.WaitGroup // requests being handled, for a bounded shutdown
 	echo       *echo.Echo
+	checks     *mailboxChecks // reading and deleting answers, server-wide
 }
 
 func newServer(conf *config.Config, orgs []*organisation, files fs.FS, log *slog.Logger) *server {
 	cfg := conf.Dropbox
 	s := &server{cfg: cfg, orgs: map[string]*organisation{}, log: log, site: files,
 		uploads: make(chan struct{}, cfg.MaxUploads), plainForms: make(chan struct{}, cfg.MaxPlainForms),
-		plain: newPlainMemory(int64(cfg.MaxPlainForms) * (cfg.BodyLimit + window))}
+		plain:  newPlainMemory(int64(cfg.MaxPlainForms) * (cfg.BodyLimit + window)),
+		checks: newMailboxChecks(cfg.AnswerChecks, cfg.AnswerBurst())}
 	for _, o := range orgs {
 		s.orgs[o.ID] = o
 	}
@@ -81,6 +83,9 @@ func newServer(conf *config.Config, orgs []*organisation, files fs.FS, log *slog
 	// Each organisation's submissions arrive on its own path and land in its own spool folder.
 	e.POST("/api/v1/orgs/:org/submissions", s.submit)
 	e.POST("/api/v1/orgs/:org/forms/:lang/:procedure", s.submitForm)
+	// Each organisation's answers, under the mailbox's lookup (answers.go).
+	e.POST("/api/v1/orgs/:org/answers", s.readAnswers)
+	e.POST("/api/v1/orgs/:org/answers/delete", s.deleteAnswerRoute)
 	getOrHead := []string{http.MethodGet, http.MethodHead}
 	e.Match(getOrHead, "/healthz", s.health)
 	e.Match(getOrHead, "/*", echo.WrapHandler(siteHandler(files, conf.DefaultLanguage)))

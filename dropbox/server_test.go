@@ -48,6 +48,9 @@ const (
 // as the server does at start.
 func testOrganisations(t testing.TB, cfg config.Dropbox) (*config.Config, []*organisation) {
 	t.Helper()
+	if !filepath.IsAbs(cfg.Answers) {
+		cfg.Answers = filepath.Join(filepath.Dir(cfg.Spool), "answers")
+	}
 	conf := &config.Config{Dropbox: cfg, DefaultLanguage: "en"}
 	regions := map[string]string{"kok": "DE-BE", "mk-act": "GB-ENG", "kinderrechtencoalitie": "BE-VLG"}
 	for id, keys := range policytest.Organisations(t) {
