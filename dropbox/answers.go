@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/safe-complaints/dropbox/internal/answers"
+	"github.com/safe-complaints/dropbox/internal/spool"
 )
 
 // Answers from staff wait in <answers>/<org>/<lookup>/<id>.pgp (docs/answers.md): the lookup is
@@ -136,22 +137,13 @@ func deleteAnswer(box, lookup, id string) (bool, error) {
 	}
 	today := dayOf(time.Now())
 	if os.Remove(dir) == nil {
-		syncDir(box)
+		spool.SyncDir(box)
 		os.Chtimes(box, today, today)
 	} else {
-		syncDir(dir)
+		spool.SyncDir(dir)
 		os.Chtimes(dir, today, today)
 	}
 	return true, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // checkRequest is what a mailbox check sends: the token, and for a deletion the answer's id.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/safe-complaints/dropbox/internal/answers"
 	"github.com/safe-complaints/dropbox/internal/config"
+	"github.com/safe-complaints/dropbox/internal/spool"
 )
 
 func newRepliesCmd() *cobra.Command {
@@ -274,14 +275,14 @@ func importAnswer(src, box, lookup, id string, day time.Time) (result string, er
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return "", fmt.Errorf("cannot be written to the answers folder (%w); import again", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := spool.SyncDir(dir); err != nil {
 		os.Remove(final) // its name may not survive a crash: it was not imported
 		return "", fmt.Errorf("the answers folder cannot be synced (%w); import again", err)
 	}
 	kept = true
 	// The folders' times changed with the new name: they too say only the day.
 	for _, d := range []string{dir, box, filepath.Dir(box)} {
-		syncDir(d)
+		spool.SyncDir(d)
 		os.Chtimes(d, day, day)
 	}
 	return resultImported, nil
@@ -295,7 +296,7 @@ func makeFolders(dirs ...string) ([]string, error) {
 		switch {
 		case err == nil:
 			made = append(made, d)
-			syncDir(filepath.Dir(d))
+			spool.SyncDir(filepath.Dir(d))
 		case errors.Is(err, fs.ErrExist):
 			if info, err := os.Lstat(d); err != nil || !info.IsDir() {
 				return made, fmt.Errorf("%s is not a folder", d)

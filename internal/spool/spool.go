@@ -128,7 +128,7 @@ func (s *Spool) Store(r io.Reader, size int64, check func(io.Reader) error) (id 
 	if err = os.Rename(out.f.Name(), final); err != nil {
 		return "", diskError(err)
 	}
-	if err = syncDir(s.dir); err != nil {
+	if err = SyncDir(s.dir); err != nil {
 		// The name may not survive a crash, so it was not promised: take it back.
 		os.Remove(final)
 		return "", diskError(err)
@@ -251,7 +251,8 @@ func diskError(err error) error {
 	return err
 }
 
-func syncDir(dir string) error {
+// SyncDir makes a folder's entries (a file renamed into it) durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
