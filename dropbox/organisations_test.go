@@ -10,6 +10,10 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+
 	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
@@ -146,6 +150,45 @@ func TestAKeyOfTwoOrganisationsIsRefusedEvenInTwoFiles(t *testing.T) {
 		{ID: "mk-act", Name: "MK-ACT", Region: "GB", Keys: []string{copied}, Spool: filepath.Join(spool, "mk-act")},
 	}}
 	_, err := openOrganisations(conf)
+	if err == nil || !strings.Contains(err.Error(), "is a staff key of both kok and mk-act") {
+		t.Errorf("error %v, want one naming both organisations", err)
+	}
+}
+
+// A key file can bind someone else's public encryption subkey: encryption subkeys carry no
+// back-signature. A key of mk-act's that carries an encryption subkey of kok's staff would let kok
+// read what is sent to mk-act, so it is refused at start like the same key listed twice.
+func TestAKeyThatCarriesAnotherOrganisationsEncryptionKeyIsRefused(t *testing.T) {
+	staff, _ := testKeys(t)
+	eve, err := openpgp.NewEntity("Eve", "", "", policy.KeyConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Eve's own encryption subkey replaced by kok's, bound by a fresh signature of Eve's.
+	sub := &eve.Subkeys[0]
+	sig := *sub.Bindings[0].Packet
+	sub.PublicKey, sub.PrivateKey = staff[0].Recipient.Keys[0], nil
+	if err := sig.SignKey(sub.PublicKey, eve.PrivateKey, policy.KeyConfig()); err != nil {
+		t.Fatal(err)
+	}
+	sub.Bindings = []*packet.VerifiableSignature{packet.NewVerifiableSig(&sig)}
+	var armored bytes.Buffer
+	w, _ := armor.Encode(&armored, openpgp.PublicKeyType, nil)
+	if err := eve.Serialize(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	file := filepath.Join(t.TempDir(), "eve.pub.asc")
+	os.WriteFile(file, armored.Bytes(), 0o644)
+	if r, err := policy.LoadRecipient(file); err != nil || !bytes.Equal(r.Keys[0].Fingerprint, staff[0].Recipient.Keys[0].Fingerprint) {
+		t.Fatalf("the crafted key does not carry kok's encryption key as a valid subkey (%v): the test proves nothing", err)
+	}
+	spool := t.TempDir()
+	conf := &config.Config{Dropbox: config.Defaults(), Organisations: []*config.Organisation{
+		{ID: "kok", Name: "KOK", Region: "DE", Keys: []string{staff[0].PubPath}, Spool: filepath.Join(spool, "kok")},
+		{ID: "mk-act", Name: "MK-ACT", Region: "GB", Keys: []string{file}, Spool: filepath.Join(spool, "mk-act")},
+	}}
+	_, err = openOrganisations(conf)
 	if err == nil || !strings.Contains(err.Error(), "is a staff key of both kok and mk-act") {
 		t.Errorf("error %v, want one naming both organisations", err)
 	}
