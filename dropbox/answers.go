@@ -51,9 +51,15 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// openNoLink opens a regular file and refuses a link or anything else.
+// openNoLink opens a regular file and refuses a link or anything else. It does not record the
+// time of the read (oNoAtime), unless the file is not the drop box's own (then the kernel refuses
+// the flag, and it opens without).
 func openNoLink(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	flags := os.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+	f, err := os.OpenFile(path, flags|oNoAtime, 0)
+	if errors.Is(err, syscall.EPERM) {
+		f, err = os.OpenFile(path, flags, 0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +76,22 @@ func openNoLink(path string) (*os.File, error) {
 
 var errNotRegular = errors.New("not a regular file")
 
+// readDirNoAtime lists a folder without recording the time of the listing, as openNoLink reads.
+func readDirNoAtime(dir string) ([]os.DirEntry, error) {
+	flags := os.O_RDONLY | syscall.O_DIRECTORY | syscall.O_NOFOLLOW
+	d, err := os.OpenFile(dir, flags|oNoAtime, 0)
+	if errors.Is(err, syscall.EPERM) {
+		d, err = os.OpenFile(dir, flags, 0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	slices.SortFunc(entries, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, err
+}
+
 // storedAnswer is one answer in a mailbox, open for reading.
 type storedAnswer struct {
 	id   string
@@ -80,7 +102,7 @@ type storedAnswer struct {
 // mailbox opens the answers in <box>/<lookup>, newest day first and by id within a day. A
 // mailbox that does not exist is empty.
 func mailbox(box, lookup string) ([]storedAnswer, error) {
-	entries, err := os.ReadDir(filepath.Join(box, lookup))
+	entries, err := readDirNoAtime(filepath.Join(box, lookup))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
