@@ -282,6 +282,13 @@ func (s *server) readAnswers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// An answer goes out as slowly as an upload comes in, so a read holds an upload's place: the
+	// places bound what slow readers can hold. Taken before the mailbox is opened, for a wrong
+	// token as for a right one, so that a busy answer says nothing about the mailbox.
+	if !take(c.Request().Context(), s.uploads, 0) {
+		return busy(c)
+	}
+	defer func() { <-s.uploads }()
 	list, err := mailbox(org.answers, lookup)
 	if err != nil {
 		s.alert("answers: a mailbox is unreadable: " + errorKind(err))

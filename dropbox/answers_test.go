@@ -403,3 +403,33 @@ func TestMailboxChecksRefill(t *testing.T) {
 		t.Errorf("the wait is %s", wait)
 	}
 }
+
+// Reading answers holds an upload's place while it streams, so slow readers are bounded like slow
+// uploads; with every place taken, a full mailbox and a wrong token get the same busy answer.
+func TestReadingAnswersHoldsAnUploadPlace(t *testing.T) {
+	s := startServer(t, func(c *config.Dropbox) { manyChecks(c); c.MaxUploads = 2 })
+	a := newMailbox(t)
+	s.importInto(t, time.Now(), map[string][]byte{"kok/" + a.lookup + "/" + randomID() + ".pgp": encryptAnswer(t, a.pass, "Antwort", nil)})
+	wrong := newMailbox(t)
+	for range 2 {
+		s.srv.uploads <- struct{}{}
+	}
+	var bodies [][]byte
+	for _, token := range []string{a.token, wrong.token} {
+		code, raw, h := s.check(t, "/api/v1/orgs/kok/answers", "application/json", tokenBody(token))
+		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+			t.Errorf("with every place taken: %d %s", code, raw)
+		}
+		bodies = append(bodies, raw)
+	}
+	if !bytes.Equal(bodies[0], bodies[1]) {
+		t.Errorf("a full mailbox and a wrong token are told apart when busy: %q, %q", bodies[0], bodies[1])
+	}
+	<-s.srv.uploads
+	if list := s.readAnswers(t, "kok", a.token); len(list.Answers) != 1 {
+		t.Errorf("with a place free again: %+v", list)
+	}
+	if len(s.srv.uploads) != 1 {
+		t.Errorf("the read kept its place: %d taken, want the 1 still held", len(s.srv.uploads))
+	}
+}
