@@ -86,6 +86,9 @@ func importOutbox(out io.Writer, conf *config.Config, outbox string, now time.Ti
 	if !info.IsDir() {
 		return fmt.Errorf("%s is not a folder; give the outbox folder keytool reply wrote (--out)", outbox)
 	}
+	if err := sameOwner(conf.Dropbox.Answers); err != nil {
+		return err
+	}
 	var rows []importRow
 	refuse := func(file, why string) { rows = append(rows, importRow{file, "refused: " + why, true}) }
 	orgs, err := os.ReadDir(outbox)
@@ -340,4 +343,23 @@ func sameContent(f *os.File, path string) (bool, error) {
 			return false, eb
 		}
 	}
+}
+
+// sameOwner refuses to import as another user than the one that owns the answers folder, the
+// drop box's: folders made 0700 by another user could not be read by the drop box (every check of
+// that mailbox would fail, unlike a wrong token's), and it reads only its own files without
+// recording the time of the read. A folder that does not exist yet is made by this import.
+func sameOwner(answers string) error {
+	info, err := os.Stat(answers)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok || int(st.Uid) == os.Geteuid() {
+		return nil
+	}
+	return fmt.Errorf("the answers folder %s belongs to the user with id %d, and this import runs as id %d; run it as the drop box's own user (for example: sudo -u <that user> dropbox replies import ...), so that the drop box can read and keep what it imports", answers, st.Uid, os.Geteuid())
 }

@@ -388,3 +388,31 @@ func TestImportCommandAndServeEndToEnd(t *testing.T) {
 		t.Fatalf("the served answers: %d %v %+v", resp.StatusCode, err, list)
 	}
 }
+
+// An import as another user than the one that owns the answers folder would make folders the
+// drop box cannot read; it is refused before anything is read, with what to run instead.
+func TestImportRefusesToRunAsAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the answers folder another owner")
+	}
+	root := t.TempDir()
+	conf := importConfig(root)
+	os.MkdirAll(conf.Dropbox.Answers, 0o700)
+	if err := os.Chown(conf.Dropbox.Answers, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	a := newMailbox(t)
+	outbox := writeOutbox(t, map[string][]byte{"kok/" + a.lookup + "/" + randomID() + ".pgp": encryptAnswer(t, a.pass, "Antwort", nil)})
+	var out bytes.Buffer
+	err := importOutbox(&out, conf, outbox, importDay)
+	if err == nil || !strings.Contains(err.Error(), "belongs to the user with id 65534") || !strings.Contains(err.Error(), "sudo -u") {
+		t.Fatalf("error %v, want one naming the owner and what to run", err)
+	}
+	if got := treeUnder(conf.Dropbox.Answers); len(got) != 0 {
+		t.Errorf("the refused import left %v", got)
+	}
+	os.Chown(conf.Dropbox.Answers, 0, 0)
+	if err := importOutbox(&out, conf, outbox, importDay); err != nil {
+		t.Errorf("as the owner: %v", err)
+	}
+}
