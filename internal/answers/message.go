@@ -47,12 +47,52 @@ func encryptConfig() *packet.Config {
 
 // Encrypt writes the session key packet to dst at once and returns the writer the answer's
 // plaintext goes to (through NewWriter, usually); Close finishes the message. It writes no
-// compression, no file name and the date 0.
+// compression, no file name and the date 0. The plaintext reaches go-crypto in pieces of one
+// fixed size, so that the packets' framing (go-crypto starts a partial length at each write)
+// and with it the ciphertext's size depend on the plaintext's size alone, not on how it was
+// written: answers padded to one size encrypt to one size.
 func Encrypt(dst io.Writer, answerPass string) (io.WriteCloser, error) {
 	if !pass43.MatchString(answerPass) {
 		return nil, errors.New("an answer passphrase is 43 characters of unpadded base64url (Keys.AnswerPass)")
 	}
-	return openpgp.SymmetricallyEncrypt(dst, []byte(answerPass), &openpgp.FileHints{}, encryptConfig())
+	w, err := openpgp.SymmetricallyEncrypt(dst, []byte(answerPass), &openpgp.FileHints{}, encryptConfig())
+	if err != nil {
+		return nil, err
+	}
+	return &evenWriter{w: w, buf: make([]byte, 0, 64<<10)}, nil
+}
+
+// evenWriter passes its input on in pieces of cap(buf) bytes, and what is left on Close.
+type evenWriter struct {
+	w   io.WriteCloser
+	buf []byte
+}
+
+func (e *evenWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), cap(e.buf)-len(e.buf))
+		e.buf = append(e.buf, p[:k]...)
+		n += k
+		p = p[k:]
+		if len(e.buf) == cap(e.buf) {
+			if _, err := e.w.Write(e.buf); err != nil {
+				return n, err
+			}
+			e.buf = e.buf[:0]
+		}
+	}
+	return n, nil
+}
+
+func (e *evenWriter) Close() error {
+	if len(e.buf) > 0 {
+		if _, err := e.w.Write(e.buf); err != nil {
+			return err
+		}
+		e.buf = e.buf[:0]
+	}
+	return e.w.Close()
 }
 
 // ErrWrongPassphrase is Decrypt's error when the passphrase does not open the answer.
