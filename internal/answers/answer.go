@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -26,9 +27,22 @@ const (
 	MaxAttachmentBytes = 25 << 20 // all attachments together, as the forms allow
 	MaxAttachments     = submission.MaxAttachments
 	MaxNameBytes       = submission.MaxNameBytes
-	// MaxPlaintext bounds a whole answer: what Decrypt's reader can yield before NewReader refuses.
-	MaxPlaintext = len(Magic) + MaxHeader + MaxText + MaxAttachmentBytes
+	// MaxPlaintext bounds a whole answer, padding included: what Decrypt's reader can yield
+	// before NewReader refuses. The largest answer before padding, len(Magic) + MaxHeader +
+	// MaxText + MaxAttachmentBytes (about 25.3 MiB), pads to 26 MiB.
+	MaxPlaintext = 26 << 20
 )
+
+// PaddedSize is the bucket an answer of n bytes is padded to (docs/format.md, "An answer"): the
+// smallest of 4, 16, 64 and 256 KiB that holds n, then the next multiple of 1 MiB.
+func PaddedSize(n int64) int64 {
+	for _, b := range []int64{4 << 10, 16 << 10, 64 << 10, 256 << 10} {
+		if n <= b {
+			return b
+		}
+	}
+	return (n + 1<<20 - 1) >> 20 << 20
+}
 
 var (
 	langRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$`) // as a submission's lang
@@ -57,6 +71,7 @@ type header struct {
 	Day         string       `json:"day"`
 	Text        int64        `json:"text"`
 	Attachments []Attachment `json:"attachments"`
+	Size        *int64       `json:"size"` // the whole answer's bytes, padding included: a bucket
 }
 
 // Check reports the first way a breaks the format, as a sentence.
@@ -134,15 +149,17 @@ func CleanName(name string) string {
 }
 
 // Writer writes an answer as it streams: NewWriter writes the header and the text, Write takes
-// the attachments' bytes in order, Close checks that each got exactly its size.
+// the attachments' bytes in order, Close checks that each got exactly its size and writes the
+// padding, up to the header's size.
 type Writer struct {
-	w    io.Writer
-	atts []Attachment
-	next int   // the attachment being written
-	left int64 // bytes still due for it
+	w       io.Writer
+	atts    []Attachment
+	next    int   // the attachment being written
+	left    int64 // bytes still due for it
+	padding int64 // zero bytes Close writes after the last attachment
 }
 
-// NewWriter checks a and writes the magic line, the header and the text.
+// NewWriter checks a and writes the magic line, the header (with the padded size) and the text.
 func NewWriter(w io.Writer, a *Answer) (*Writer, error) {
 	if err := a.Check(); err != nil {
 		return nil, err
@@ -155,6 +172,22 @@ func NewWriter(w io.Writer, a *Answer) (*Writer, error) {
 	buf.WriteString(Magic)
 	enc := json.NewEncoder(&buf) // Encode ends the line; JSON escapes every newline inside
 	enc.SetEscapeHTML(false)
+	h.Size = new(int64)
+	if err := enc.Encode(&h); err != nil { // with size 0, one digit, to measure the rest
+		return nil, err
+	}
+	content := int64(buf.Len()-1) + h.Text // all but the size's digits
+	for _, at := range h.Attachments {
+		content += at.Size
+	}
+	// The size's digits count in the size: take the smallest bucket that holds them too.
+	size := PaddedSize(content + 1)
+	for content+int64(len(strconv.FormatInt(size, 10))) > size {
+		size = PaddedSize(size + 1)
+	}
+	h.Size = &size
+	buf.Reset()
+	buf.WriteString(Magic)
 	if err := enc.Encode(&h); err != nil {
 		return nil, err
 	}
@@ -165,7 +198,7 @@ func NewWriter(w io.Writer, a *Answer) (*Writer, error) {
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		return nil, err
 	}
-	aw := &Writer{w: w, atts: a.Attachments}
+	aw := &Writer{w: w, atts: a.Attachments, padding: size - content - int64(len(strconv.FormatInt(size, 10)))}
 	if len(aw.atts) > 0 {
 		aw.left = aw.atts[0].Size
 	}
@@ -201,16 +234,25 @@ func (aw *Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close reports an attachment that got fewer bytes than its size. It does not close the
-// underlying writer.
+// Close reports an attachment that got fewer bytes than its size, or else writes the padding.
+// It does not close the underlying writer.
 func (aw *Writer) Close() error {
 	aw.advance()
 	if aw.left > 0 {
 		a := aw.atts[aw.next]
 		return fmt.Errorf("attachment %q: declared %d bytes, got %d", a.Name, a.Size, a.Size-aw.left)
 	}
+	for aw.padding > 0 {
+		n, err := aw.w.Write(zeros[:min(aw.padding, int64(len(zeros)))])
+		aw.padding -= int64(n)
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+var zeros [32 << 10]byte
 
 // Reader reads an answer as it streams: the header and the text first, then each attachment.
 type Reader struct {
@@ -218,6 +260,7 @@ type Reader struct {
 	answer  *Answer
 	next    int
 	current *io.LimitedReader
+	padding int64 // zero bytes after the last attachment
 }
 
 // NewReader reads the magic line, the header and the text, and checks them.
@@ -244,6 +287,18 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err := h.check(); err != nil {
 		return nil, fmt.Errorf("the header: %w", err)
 	}
+	content := int64(len(Magic)+len(line)) + h.Text // h.check bounds every term
+	for _, at := range h.Attachments {
+		content += at.Size
+	}
+	switch {
+	case h.Size == nil:
+		return nil, errors.New(`the header has no "size": the whole answer's bytes, padding included`)
+	case *h.Size < content:
+		return nil, fmt.Errorf("the header: size %d is less than the %d bytes the answer holds before its padding", *h.Size, content)
+	case *h.Size > MaxPlaintext || *h.Size != PaddedSize(*h.Size):
+		return nil, fmt.Errorf("the header: size %d is not a padded size (4, 16, 64 or 256 KiB, or a multiple of 1 MiB up to %d)", *h.Size, MaxPlaintext)
+	}
 	text := make([]byte, h.Text)
 	if _, err := io.ReadFull(br, text); err != nil {
 		return nil, fmt.Errorf("the answer ends inside its text, which the header says is %d bytes", h.Text)
@@ -255,7 +310,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		h.Attachments = []Attachment{}
 	}
 	a := &Answer{Lang: h.Lang, Day: h.Day, Text: string(text), Attachments: h.Attachments}
-	return &Reader{r: br, answer: a}, nil
+	return &Reader{r: br, answer: a, padding: *h.Size - content}, nil
 }
 
 // exactKeys refuses keys other than the format's, in any case: Go's decoder matches keys without
@@ -266,7 +321,7 @@ func exactKeys(line []byte) error {
 		return err
 	}
 	for k := range top {
-		if k != "lang" && k != "day" && k != "text" && k != "attachments" {
+		if k != "lang" && k != "day" && k != "text" && k != "attachments" && k != "size" {
 			return fmt.Errorf("unknown key %q", k)
 		}
 	}
@@ -288,7 +343,8 @@ func exactKeys(line []byte) error {
 func (r *Reader) Answer() *Answer { return r.answer }
 
 // Next returns the next attachment and a reader for exactly its bytes; a reader that ends early
-// is an error. After the last attachment Next returns io.EOF, having checked that nothing follows.
+// is an error. After the last attachment Next returns io.EOF, having checked that the padding
+// follows, exactly as many zero bytes as the header's size leaves, and nothing after it.
 func (r *Reader) Next() (*Attachment, io.Reader, error) {
 	if r.current != nil {
 		if _, err := io.Copy(io.Discard, r.current); err != nil {
@@ -299,10 +355,7 @@ func (r *Reader) Next() (*Attachment, io.Reader, error) {
 		}
 	}
 	if r.next == len(r.answer.Attachments) {
-		if _, err := r.r.ReadByte(); err != io.EOF {
-			if err == nil {
-				return nil, nil, errors.New("bytes follow the last attachment")
-			}
+		if err := r.checkPadding(); err != nil {
 			return nil, nil, err
 		}
 		return nil, nil, io.EOF
@@ -311,6 +364,34 @@ func (r *Reader) Next() (*Attachment, io.Reader, error) {
 	r.next++
 	r.current = &io.LimitedReader{R: r.r, N: a.Size}
 	return a, &earlyEnd{r.current, a.Name}, nil
+}
+
+// checkPadding reads the padding: zero bytes, exactly as many as the header's size leaves, then
+// the end of the answer.
+func (r *Reader) checkPadding() error {
+	for r.padding > 0 {
+		b, err := r.r.Peek(int(min(r.padding, 32<<10)))
+		if len(b) == 0 && err != nil {
+			if err == io.EOF {
+				return fmt.Errorf("the answer ends %d bytes before the end of its padding", r.padding)
+			}
+			return err
+		}
+		for i, c := range b {
+			if c != 0 {
+				return fmt.Errorf("the padding holds a byte other than zero, %d bytes before its end", r.padding-int64(i))
+			}
+		}
+		r.r.Discard(len(b))
+		r.padding -= int64(len(b))
+	}
+	if _, err := r.r.ReadByte(); err != io.EOF {
+		if err == nil {
+			return errors.New("bytes follow the padding; the header's size is the whole answer")
+		}
+		return err
+	}
+	return nil
 }
 
 // earlyEnd turns the end of the answer inside an attachment into an error, so that a reader

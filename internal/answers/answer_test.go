@@ -36,6 +36,10 @@ func TestReaderRefusesBrokenAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const content = 475 // the attachments answer's bytes before its padding
+	if len(good) != 4096 || bytes.ContainsFunc(good[content:], func(r rune) bool { return r != 0 }) {
+		t.Fatalf("attachments.answer is %d bytes, want 4096 with zeros from byte %d", len(good), content)
+	}
 	head := func(h string) []byte { return []byte(answers.Magic + h + "\n") }
 	cases := []struct {
 		name string
@@ -53,8 +57,8 @@ func TestReaderRefusesBrokenAnswers(t *testing.T) {
 		{"a time, not a day", head(`{"lang":"de","day":"2026-11-30T10:00","text":0}`), "day"},
 		{"no such day", head(`{"lang":"de","day":"2026-02-30","text":0}`), "day"},
 		{"text too long", head(`{"lang":"de","day":"2026-11-30","text":262145}`), "the text is 262145 bytes"},
-		{"text shorter than said", head(`{"lang":"de","day":"2026-11-30","text":5}`), "ends inside its text"},
-		{"text not UTF-8", append(head(`{"lang":"de","day":"2026-11-30","text":1}`), 0xff), "UTF-8"},
+		{"text shorter than said", head(`{"lang":"de","day":"2026-11-30","text":5,"size":4096}`), "ends inside its text"},
+		{"text not UTF-8", append(head(`{"lang":"de","day":"2026-11-30","text":1,"size":4096}`), 0xff), "UTF-8"},
 		{"sizes that wrap around", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[{"name":"a","type":"","size":9223372036854775807},{"name":"b","type":"","size":9223372036854775807}]}`), "more than"},
 		{"too large together", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[{"name":"a","type":"","size":26214401}]}`), "more than"},
 		{"a negative size", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[{"name":"a","type":"","size":-1}]}`), "more than"},
@@ -62,8 +66,15 @@ func TestReaderRefusesBrokenAnswers(t *testing.T) {
 		{"a hidden name", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[{"name":".bashrc","type":"","size":0}]}`), "dot"},
 		{"a bidirectional override", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[{"name":"fdp.\u202eexe","type":"","size":0}]}`), "bidirectional"},
 		{"a control character in the type", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[{"name":"a","type":"text/\n","size":0}]}`), "media type"},
-		{"an attachment cut short", good[:len(good)-1], "ends 1 bytes early"},
-		{"a byte after the last", append(append([]byte(nil), good...), 0), "bytes follow"},
+		{"no size", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[]}`), `no "size"`},
+		{"a size less than the answer", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[],"size":10}`), "less than the 88 bytes"},
+		{"a size between buckets", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[],"size":5000}`), "not a padded size"},
+		{"a size beyond the largest", head(`{"lang":"de","day":"2026-11-30","text":0,"attachments":[],"size":28311552}`), "not a padded size"},
+		{"an attachment cut short", good[:content-1], "ends 1 bytes early"},
+		{"the padding cut short", good[:len(good)-1], "ends 1 bytes before the end of its padding"},
+		{"no padding", good[:content], "ends 3621 bytes before the end of its padding"},
+		{"a padding byte not zero", append(append([]byte(nil), good[:len(good)-1]...), 1), "a byte other than zero, 1 bytes before its end"},
+		{"a byte after the padding", append(append([]byte(nil), good...), 0), "bytes follow the padding"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -133,15 +144,7 @@ func FuzzReader(f *testing.F) {
 		if err != nil {
 			t.Fatalf("NewWriter refuses what NewReader accepted: %v", err)
 		}
-		var bodies []byte
-		for {
-			_, body, err := r.Next()
-			if err != nil {
-				break
-			}
-			b, _ := io.ReadAll(body)
-			bodies = append(bodies, b...)
-		}
+		bodies := allBodies(r)
 		w.Write(bodies)
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
@@ -152,10 +155,23 @@ func FuzzReader(f *testing.F) {
 		}
 		a, b := r.Answer(), back.Answer()
 		if a.Lang != b.Lang || a.Day != b.Day || a.Text != b.Text || len(a.Attachments) != len(b.Attachments) ||
-			!bytes.HasSuffix(again.Bytes(), bodies) {
+			!bytes.Equal(allBodies(back), bodies) {
 			t.Fatalf("%q reads back as %q", raw, again.Bytes())
 		}
 	})
+}
+
+// allBodies is every attachment's bytes, one after the other.
+func allBodies(r *answers.Reader) []byte {
+	var bodies []byte
+	for {
+		_, body, err := r.Next()
+		if err != nil {
+			return bodies
+		}
+		b, _ := io.ReadAll(body)
+		bodies = append(bodies, b...)
+	}
 }
 
 func BenchmarkDerive(b *testing.B) {

@@ -32,7 +32,8 @@ const (
 	maxChunkOctet = 16 // RFC 9580: chunks of at most 4 MiB
 
 	// MaxCiphertext is the size limit for Validate that fits every answer NewReader accepts
-	// (MaxPlaintext, about 25.3 MiB), with room for the packets' overhead.
+	// (MaxPlaintext, 26 MiB with its padding), with room for the packets' overhead (about 20 KiB
+	// at 26 MiB: TestTheLargestAnswerFits).
 	MaxCiphertext = 28 << 20
 )
 

@@ -115,6 +115,7 @@ type answerJSON struct {
 	Text        string               `json:"text"`
 	Attachments []answers.Attachment `json:"attachments"`
 	Bodies      []string             `json:"bodies_hex"`
+	Size        int                  `json:"size"` // the whole answer's bytes, padding included
 }
 
 func allBytes() []byte {
@@ -199,7 +200,7 @@ func TestUpdateVectors(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(vectors, name+".answer"), buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		j := answerJSON{Lang: v.answer.Lang, Day: v.answer.Day, Text: v.answer.Text, Attachments: v.answer.Attachments, Bodies: []string{}}
+		j := answerJSON{Lang: v.answer.Lang, Day: v.answer.Day, Text: v.answer.Text, Attachments: v.answer.Attachments, Bodies: []string{}, Size: buf.Len()}
 		if j.Attachments == nil {
 			j.Attachments = []answers.Attachment{}
 		}
@@ -305,6 +306,9 @@ func TestAnswerVectors(t *testing.T) {
 			}
 			var want answerJSON
 			readJSON(t, name+".json", &want)
+			if len(raw) != want.Size || int64(len(raw)) != answers.PaddedSize(int64(len(raw))) {
+				t.Errorf("%s.answer is %d bytes; its size is %d, a padded size", name, len(raw), want.Size)
+			}
 			r, err := answers.NewReader(bytes.NewReader(raw))
 			if err != nil {
 				t.Fatal(err)

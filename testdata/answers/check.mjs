@@ -71,7 +71,8 @@ for (const v of await json('derivations.json')) {
   check(JSON.stringify({ case: got.case }) === JSON.stringify(v.followup_later), `${v.org}: followup_later`);
 }
 
-// The answer format: magic line, header line, text, attachments.
+// The answer format: magic line, header line, text, attachments, padding to `size` bytes.
+const padded = (n) => [4096, 16384, 65536, 262144].find((b) => n <= b) ?? Math.ceil(n / 1048576) * 1048576;
 function readAnswer(raw) {
   const magic = utf8('complaint-answer/1\n');
   if (!magic.every((b, i) => raw[i] === b)) throw new Error('not an answer');
@@ -80,8 +81,10 @@ function readAnswer(raw) {
   let at = end + 1;
   const text = new TextDecoder('utf-8', { fatal: true }).decode(raw.subarray(at, at += header.text));
   const bodies = header.attachments.map((a) => hex(raw.subarray(at, at += a.size)));
-  if (at !== raw.length) throw new Error('bytes follow the last attachment');
-  return { lang: header.lang, day: header.day, text, attachments: header.attachments, bodies_hex: bodies };
+  if (header.size !== padded(header.size) || header.size < at) throw new Error(`size ${header.size} is not a padded size that holds the answer`);
+  if (!raw.subarray(at, header.size).every((b) => b === 0)) throw new Error('the padding holds a byte other than zero');
+  if (raw.length !== header.size) throw new Error(`the answer is ${raw.length} bytes; its header says ${header.size}`);
+  return { lang: header.lang, day: header.day, text, attachments: header.attachments, bodies_hex: bodies, size: header.size };
 }
 for (const name of ['minimal', 'text-many-scripts', 'attachments']) {
   const got = readAnswer(await bytes(`${name}.answer`));
