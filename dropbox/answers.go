@@ -51,15 +51,10 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// openNoLink opens a regular file and refuses a link or anything else. It does not record the
-// time of the read (oNoAtime), unless the file is not the drop box's own (then the kernel refuses
-// the flag, and it opens without).
+// openNoLink opens a regular file, without recording the time of the read, and refuses a link or
+// anything else.
 func openNoLink(path string) (*os.File, error) {
-	flags := os.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
-	f, err := os.OpenFile(path, flags|oNoAtime, 0)
-	if errors.Is(err, syscall.EPERM) {
-		f, err = os.OpenFile(path, flags, 0)
-	}
+	f, err := openNoAtime(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +71,19 @@ func openNoLink(path string) (*os.File, error) {
 
 var errNotRegular = errors.New("not a regular file")
 
+// openNoAtime opens without recording the time of the read (oNoAtime), or, when the kernel
+// refuses that because the file is not the drop box's own, as an ordinary open.
+func openNoAtime(path string, flags int) (*os.File, error) {
+	f, err := os.OpenFile(path, flags|oNoAtime, 0)
+	if errors.Is(err, syscall.EPERM) {
+		return os.OpenFile(path, flags, 0)
+	}
+	return f, err
+}
+
 // readDirNoAtime lists a folder without recording the time of the listing, as openNoLink reads.
 func readDirNoAtime(dir string) ([]os.DirEntry, error) {
-	flags := os.O_RDONLY | syscall.O_DIRECTORY | syscall.O_NOFOLLOW
-	d, err := os.OpenFile(dir, flags|oNoAtime, 0)
-	if errors.Is(err, syscall.EPERM) {
-		d, err = os.OpenFile(dir, flags, 0)
-	}
+	d, err := openNoAtime(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW)
 	if err != nil {
 		return nil, err
 	}

@@ -76,19 +76,11 @@ config/<environment>/params.toml, when present, overrides them. Flags override a
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&opts.config, "config", []string{"config.toml"}, "the site and drop box configuration; more files, comma-separated, override the first as in hugo --config")
-	f.StringVar(&opts.environment, "environment", environment(), "read config/<environment>/params.toml over the config, as hugo --environment does (default $HUGO_ENVIRONMENT)")
+	f.StringVar(&opts.environment, "environment", config.Environment(), "read config/<environment>/params.toml over the config, as hugo --environment does (default $HUGO_ENVIRONMENT)")
 	f.StringVar(&opts.listen, "listen", "", "address to listen on (default from the config)")
 	f.StringVar(&opts.spool, "spool", "", "the folder of the organisations' spool folders (default from the config)")
 	f.StringVar(&opts.siteDir, "site", "", "serve the site built in this folder instead of the one built into the binary (for development and tests)")
 	return cmd
-}
-
-// environment is Hugo's: the site and the server must be built and run for the same one.
-func environment() string {
-	if env := os.Getenv("HUGO_ENVIRONMENT"); env != "" {
-		return env
-	}
-	return "production"
 }
 
 func runServe(ctx context.Context, opts serveOptions) error {

@@ -64,7 +64,7 @@ again.`,
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&opts.config, "config", []string{"config.toml"}, "the site and drop box configuration, as for serve")
-	f.StringVar(&opts.environment, "environment", environment(), "read config/<environment>/params.toml over the config, as for serve")
+	f.StringVar(&opts.environment, "environment", config.Environment(), "read config/<environment>/params.toml over the config, as for serve")
 	return cmd
 }
 

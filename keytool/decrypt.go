@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/safe-complaints/dropbox/internal/answers"
+	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
@@ -86,7 +87,7 @@ the passphrase; --clean removes them and does nothing else.`,
 	f.StringVar(&opts.in, "in", "", "the copy of the spool folder")
 	f.StringVar(&opts.out, "out", "", "the folder for the case folders (made if missing)")
 	f.StringSliceVar(&opts.config, "config", nil, "the site's config.toml (and the staff public keys it lists), to name the organisation of each submission your key does not open")
-	f.StringVar(&opts.environment, "environment", environment(), "with --config: read config/<environment>/params.toml over it, as the drop box does (default $HUGO_ENVIRONMENT)")
+	f.StringVar(&opts.environment, "environment", config.Environment(), "with --config: read config/<environment>/params.toml over it, as the drop box does (default $HUGO_ENVIRONMENT)")
 	f.BoolVar(&opts.clean, "clean", false, "only remove the unfinished case folders (.partial-*) an interrupted run left in --out")
 	cmd.MarkFlagRequired("out")
 	return cmd

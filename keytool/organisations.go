@@ -105,11 +105,3 @@ func (e *errNotYours) Error() string {
 	return fmt.Sprintf("not for your key: encrypted to %s %s, none of them yours; %s. It is another organisation's submission or for a key you do not have (--config config.toml names the organisation)",
 		plural(len(ids), "key", "keys"), strings.Join(ids, ", "), left)
 }
-
-// environment is Hugo's, as the drop box reads it: config/<environment>/params.toml applies.
-func environment() string {
-	if env := os.Getenv("HUGO_ENVIRONMENT"); env != "" {
-		return env
-	}
-	return "production"
-}

@@ -104,6 +104,15 @@ func Defaults() Dropbox {
 	}
 }
 
+// Environment is Hugo's environment, $HUGO_ENVIRONMENT or "production": the site, the drop box
+// and keytool must read the configuration for the same one.
+func Environment() string {
+	if env := os.Getenv("HUGO_ENVIRONMENT"); env != "" {
+		return env
+	}
+	return "production"
+}
+
 // Load reads the configuration as Hugo does: the files in order, each later one overriding the
 // earlier table by table (hugo --config a.toml,b.toml), then, for the environment, the params of
 // config/<environment>/params.toml beside the first file when it exists. Relative paths are

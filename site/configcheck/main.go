@@ -17,11 +17,7 @@ import (
 func main() {
 	files := flag.String("config", "config.toml", "the configuration files, comma-separated, as hugo --config takes them")
 	flag.Parse()
-	env := os.Getenv("HUGO_ENVIRONMENT")
-	if env == "" {
-		env = "production"
-	}
-	if _, err := config.Load(strings.Split(*files, ","), env); err != nil {
+	if _, err := config.Load(strings.Split(*files, ","), config.Environment()); err != nil {
 		fmt.Fprintln(os.Stderr, "site: error: the configuration:", err)
 		os.Exit(1)
 	}
