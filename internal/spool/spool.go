@@ -124,6 +124,13 @@ func (s *Spool) Store(r io.Reader, size int64, check func(io.Reader) error) (id 
 	if err = out.sync(); err != nil {
 		return "", diskError(err)
 	}
+	// The file's times say the day, never the moment: a seized disk must not tell when within a
+	// day a submission arrived, nor pair a complaint with a follow-up or an answer by the minute.
+	// (The change time, which no program can set, still does: docs/threat-model.md.)
+	day := Today()
+	if err = os.Chtimes(out.f.Name(), day, day); err != nil {
+		return "", diskError(err)
+	}
 	final := filepath.Join(s.dir, id+Ext)
 	if err = os.Rename(out.f.Name(), final); err != nil {
 		return "", diskError(err)
@@ -133,9 +140,16 @@ func (s *Spool) Store(r io.Reader, size int64, check func(io.Reader) error) (id 
 		os.Remove(final)
 		return "", diskError(err)
 	}
+	// The folders' times moved with the rename; set them back to the day (best effort: a folder
+	// time left exact says when the last submission arrived, nothing about whose).
+	os.Chtimes(s.dir, day, day)
+	os.Chtimes(filepath.Dir(out.f.Name()), day, day)
 	stored = true
 	return id, nil
 }
+
+// Today is the start of the current day in UTC: the only time the spool and the answers keep.
+func Today() time.Time { return time.Now().UTC().Truncate(24 * time.Hour) }
 
 // held is how much of an upload stays in memory before its file is created.
 const held = 128 << 10
@@ -212,6 +226,8 @@ func (h *heldFile) discard() {
 	if h.f != nil {
 		h.f.Close()
 		os.Remove(h.f.Name())
+		day := Today()
+		os.Chtimes(filepath.Dir(h.f.Name()), day, day) // no trace of when a refused upload ended
 	}
 }
 

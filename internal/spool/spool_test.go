@@ -192,3 +192,35 @@ func TestAPanicWhileStoringKeepsNothingAndCountsNothing(t *testing.T) {
 		t.Errorf("%d files left in %s after a panic", len(left), incoming)
 	}
 }
+
+// A seized spool tells the day a submission arrived, not the moment: the file, the spool folder
+// and the folder of uploads in progress all carry 00:00 UTC of the day, after a submission is
+// kept and after one is refused.
+func TestStoredSubmissionsAndTheirFoldersKeepOnlyTheDay(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyAll := func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err }
+	id, err := s.Store(strings.NewReader("ciphertext"), 1<<20, copyAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store(strings.NewReader(strings.Repeat("x", 300<<10)), 1<<20, func(r io.Reader) error {
+		io.Copy(io.Discard, r)
+		return errors.New("refused after the held bytes, so a file was made and removed")
+	}); err == nil {
+		t.Fatal("the refusing check was not obeyed")
+	}
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	for _, p := range []string{filepath.Join(dir, id+Ext), dir, filepath.Join(dir, incoming)} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.ModTime().UTC(); !got.Equal(day) {
+			t.Errorf("%s has the time %s, want %s: finer than the day", p, got.Format(time.RFC3339Nano), day.Format(time.RFC3339))
+		}
+	}
+}
