@@ -81,6 +81,39 @@ type dropboxProcess struct {
 	cmd   *exec.Cmd
 	url   string
 	spool string
+	log   *journalLines // everything it wrote to its journal (standard error)
+	ended chan struct{}
+}
+
+// journalLines collects a process's log as it is written.
+type journalLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *journalLines) add(line string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+}
+
+func (l *journalLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// stop ends the drop box as systemd would (SIGTERM: it flushes its last counts) and returns
+// everything it logged.
+func (d *dropboxProcess) stop(t *testing.T) string {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.ended:
+	case <-time.After(60 * time.Second):
+		t.Fatal("dropbox did not stop within a minute of SIGTERM")
+	}
+	return d.log.String()
 }
 
 // startDropbox runs the real binary on a free loopback port with the repository's config.toml
@@ -128,10 +161,13 @@ func startDropboxWithConfig(t *testing.T, config, spoolDir string, recipients ..
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	addr := make(chan string, 1)
+	log, ended := &journalLines{}, make(chan struct{})
 	go func() {
+		defer close(ended)
 		sc := bufio.NewScanner(stderr)
 		sent := false
 		for sc.Scan() {
+			log.add(sc.Text())
 			var line struct{ Msg, Address string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && !sent {
 				addr <- line.Address
@@ -147,7 +183,7 @@ func startDropboxWithConfig(t *testing.T, config, spoolDir string, recipients ..
 		if !ok {
 			t.Fatal("dropbox exited before listening")
 		}
-		return &dropboxProcess{cmd: cmd, url: "http://" + a, spool: filepath.Join(spoolDir, "kok")}
+		return &dropboxProcess{cmd: cmd, url: "http://" + a, spool: filepath.Join(spoolDir, "kok"), log: log, ended: ended}
 	case <-time.After(20 * time.Second):
 		t.Fatal("dropbox did not start listening")
 	}

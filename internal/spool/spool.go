@@ -64,6 +64,10 @@ func Open(dir string, quota int64) (*Spool, error) {
 		// Never acknowledged, so never promised: a crash mid-upload leaves these behind.
 		os.Remove(filepath.Join(dir, incoming, e.Name()))
 	}
+	// Making the folders, or clearing them, set their times to now: back to the day.
+	day := Today()
+	os.Chtimes(filepath.Join(dir, incoming), day, day)
+	os.Chtimes(dir, day, day)
 	s := &Spool{dir: dir, quota: quota}
 	if s.used, err = s.size(); err != nil {
 		return nil, err
