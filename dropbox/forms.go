@@ -19,6 +19,7 @@ import (
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 	"github.com/labstack/echo/v4"
 
+	"github.com/safe-complaints/dropbox/internal/answers"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/submission"
 )
@@ -31,12 +32,18 @@ import (
 //
 //	<lang>/forms/<procedure>/form.json     the fields, their labels, the messages
 //	<lang>/forms/<procedure>/receipt.html  the receipt page, with ReceiptPlaceholder for the id
+//	                                       and CodenamePlaceholder for the codename
 //	<lang>/forms/<procedure>/error.html    the error page, with ErrorPlaceholder for the message
+//
+// Such a form also gets its codename from the server (docs/answers.md, "The codename on the
+// receipt"): drawn and derived here, inside the form's place, put into the submission before it
+// is encrypted, and shown on the receipt only; never stored, never logged.
 
 // Placeholders the site's result pages carry, replaced by the server.
 const (
-	ReceiptPlaceholder = "RECEIPT-ID-PLACEHOLDER"
-	ErrorPlaceholder   = "FORM-ERROR-PLACEHOLDER"
+	ReceiptPlaceholder  = "RECEIPT-ID-PLACEHOLDER"
+	CodenamePlaceholder = "CODENAME-PLACEHOLDER"
+	ErrorPlaceholder    = "FORM-ERROR-PLACEHOLDER"
 )
 
 var (
@@ -104,29 +111,61 @@ func (s *server) submitForm(c echo.Context) (err error) {
 				panic(r)
 			}
 			s.alert(panicAt())
-			err = s.formResult(c, dir, def, "", &formError{status: http.StatusInternalServerError, key: "failed"})
+			err = s.formResult(c, dir, def, "", "", &formError{status: http.StatusInternalServerError, key: "failed"})
 		}
 	}()
 	mem := s.plain.request(s.cfg.BodyLimit + window)
 	var sub *submission.Submission
-	defer func() {
-		if sub != nil {
-			for i := range sub.Fields {
-				sub.Fields[i].Value = ""
-			}
-		}
-		mem.release()
-	}()
-	id, err := s.receiveForm(c, org, def, mem, &sub)
+	defer func() { wipeSubmission(sub); mem.release() }()
+	var codename answers.Codename
+	id, err := s.receiveForm(c, org, def, mem, &sub, func(sub *submission.Submission) (err error) {
+		codename, err = firstComplaint(sub, org.ID)
+		return err
+	})
 	if err != nil {
-		return s.formResult(c, dir, def, "", s.formErrorFor(err))
+		return s.formResult(c, dir, def, "", "", s.formErrorFor(err))
 	}
-	return s.formResult(c, dir, def, id, nil)
+	return s.formResult(c, dir, def, id, codename.String(), nil)
+}
+
+// wipeSubmission drops what a submission read from a form holds: the answers (Go strings, which
+// can only be let go) and the followup value (bytes of ours, overwritten).
+func wipeSubmission(sub *submission.Submission) {
+	if sub == nil {
+		return
+	}
+	for i := range sub.Fields {
+		sub.Fields[i].Value = ""
+	}
+	clear(sub.Followup)
+}
+
+// firstComplaint draws the codename a form sent without JavaScript gives with its receipt, and
+// puts its first complaint's followup value into the submission: one derivation, about 0.1 s of
+// one core, inside the form's place. The codename goes to the receipt only; the error never
+// names it.
+func firstComplaint(sub *submission.Submission, org string) (answers.Codename, error) {
+	codename, err := answers.NewCodename()
+	if err != nil {
+		return answers.Codename{}, fmt.Errorf("no codename could be drawn: %w", err)
+	}
+	keys, err := answers.Derive(codename, org)
+	if err != nil {
+		return answers.Codename{}, errors.New("the codename's values could not be derived")
+	}
+	defer clear(keys.Token)
+	sub.Followup, err = json.Marshal(keys.FirstComplaint())
+	if err != nil {
+		return answers.Codename{}, errors.New("the followup value could not be written")
+	}
+	return codename, nil
 }
 
 // receiveForm reads, encrypts and stores one form. The plaintext it reads lives in mem, and *sub
-// is set as soon as there is one, for the caller to wipe.
-func (s *server) receiveForm(c echo.Context, org *organisation, def *formDef, mem *plainSet, sub **submission.Submission) (string, error) {
+// is set as soon as there is one, for the caller to wipe. prepare completes the submission once
+// it has been read, inside the form's places and before it is encrypted (the codename's
+// followup value); its error refuses the form.
+func (s *server) receiveForm(c echo.Context, org *organisation, def *formDef, mem *plainSet, sub **submission.Submission, prepare func(*submission.Submission) error) (string, error) {
 	req := c.Request()
 	mediaType, params, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" || len(params["boundary"]) > maxBoundary {
@@ -156,6 +195,9 @@ func (s *server) receiveForm(c echo.Context, org *organisation, def *formDef, me
 		return "", err
 	}
 	afterFormRead(mem)
+	if err := prepare(*sub); err != nil {
+		return "", err
+	}
 	ciphertext := encrypted(*sub, bodies, org.recipients)
 	defer ciphertext.Close() // before the wipe: the encryption must be done with the buffers
 	return org.spool.Store(ciphertext, ciphertextBound(*sub), org.check)
@@ -221,8 +263,9 @@ func loadForm(site fs.FS, dir string) (*formDef, error) {
 	return &def, nil
 }
 
-// formResult answers with the site's receipt or error page for this form.
-func (s *server) formResult(c echo.Context, dir string, def *formDef, id string, fe *formError) error {
+// formResult answers with the site's receipt page for this form, with the receipt's id and the
+// codename, or its error page.
+func (s *server) formResult(c echo.Context, dir string, def *formDef, id, codename string, fe *formError) error {
 	name, status, placeholder, value := "receipt.html", http.StatusOK, ReceiptPlaceholder, id
 	if fe != nil {
 		msg := def.Messages[fe.key]
@@ -237,7 +280,12 @@ func (s *server) formResult(c echo.Context, dir string, def *formDef, id string,
 	if err != nil {
 		return c.JSON(status, apiError{Error: "the site lacks " + name + " for this form; rebuild it with make site"})
 	}
-	return c.HTMLBlob(status, bytes.ReplaceAll(page, []byte(placeholder), []byte(value)))
+	page = bytes.ReplaceAll(page, []byte(placeholder), []byte(value))
+	if fe == nil {
+		page = bytes.ReplaceAll(page, []byte(CodenamePlaceholder), []byte(codename))
+	}
+	defer clear(page) // the codename: written out, then overwritten
+	return c.HTMLBlob(status, page)
 }
 
 // encryption is the ciphertext of a submission as it is being made.

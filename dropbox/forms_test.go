@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/safe-complaints/dropbox/internal/answers"
 	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
@@ -39,8 +41,9 @@ var formSite = fstest.MapFS{
                "full": "Voll.", "failed": "Fehler.", "bad_form": "Das Formular passt nicht.",
                "answer_too_long": "Ihre Antwort auf „{label}“ ist zu lang.", "answers_too_long": "Alle Antworten zusammen sind zu lang."}
 }`)},
-	"de/forms/kok-complaints/receipt.html": {Data: []byte(`<p>Ihre Eingangsnummer: <b>RECEIPT-ID-PLACEHOLDER</b></p>`)},
-	"de/forms/kok-complaints/error.html":   {Data: []byte(`<p class=error>FORM-ERROR-PLACEHOLDER</p>`)},
+	"de/forms/kok-complaints/receipt.html": {Data: []byte(`<p>Ihre Eingangsnummer: <b>RECEIPT-ID-PLACEHOLDER</b></p>` +
+		`<p>Ihr Codename: <bdi id="codename" class="codename" dir="ltr">CODENAME-PLACEHOLDER</bdi></p>`)},
+	"de/forms/kok-complaints/error.html": {Data: []byte(`<p class=error>FORM-ERROR-PLACEHOLDER</p>`)},
 }
 
 type formPart struct{ name, value, file string }
@@ -95,7 +98,7 @@ func TestFormWithoutJavaScriptIsEncryptedOnArrival(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(page, "Ihre Eingangsnummer") {
 		t.Fatalf("status %d, page %q", code, page)
 	}
-	id := strings.TrimSuffix(strings.Split(page, "<b>")[1], "</b></p>")
+	id := receiptID(t, page)
 	if _, err := os.Stat(filepath.Join(s.spool, id+".pgp")); err != nil {
 		t.Fatalf("the receipt names %q, which is not in the spool: %v", id, err)
 	}
@@ -229,5 +232,68 @@ func TestAnswersAreTrimmedAsTheFormsScriptTrims(t *testing.T) {
 		if got := answer(map[string]string{"q": in}, "q"); got != want {
 			t.Errorf("answer(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// codenameOn reads the codename from formSite's receipt page.
+func codenameOn(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`<bdi id="codename" class="codename" dir="ltr">([^<]*)</bdi>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no codename on the receipt %q", page)
+	}
+	return m[1]
+}
+
+// A form sent without JavaScript gets its codename from the drop box: on the receipt in groups of
+// five, in the submission's followup value (inside the encryption) as a first complaint, and
+// nowhere else: not in the spool's files, not in the log.
+func TestAFormWithoutJavaScriptGivesACodenameOnItsReceipt(t *testing.T) {
+	keys, _ := testKeys(t)
+	s := startServerWithSite(t, formSite, nil)
+	code, page := postForm(t, s.url+formURL, []formPart{
+		{name: "who", value: "affected"}, {name: "what-happened", value: "Etwas ist passiert"},
+	}, nil)
+	if code != http.StatusOK {
+		t.Fatalf("status %d, page %q", code, page)
+	}
+	typed := codenameOn(t, page)
+	if !regexp.MustCompile(`^[0-9]{5}( [0-9]{5}){4} [0-9]$`).MatchString(typed) || strings.Contains(page, CodenamePlaceholder) {
+		t.Fatalf("the receipt's codename %q is not 26 digits in groups of five", typed)
+	}
+	codename, err := answers.ParseCodename(typed) // the check digit too
+	if err != nil {
+		t.Fatalf("the receipt's codename does not parse: %v", err)
+	}
+	want, err := answers.Derive(codename, "kok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		sub, _ := decryptStored(t, s.spool, k)
+		got, err := answers.ParseFollowup(sub.Followup)
+		if err != nil {
+			t.Fatalf("the stored submission's followup %q: %v", sub.Followup, err)
+		}
+		if *got != want.FirstComplaint() {
+			t.Errorf("followup %+v, want the codename's first complaint %+v", *got, want.FirstComplaint())
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(s.spool, receiptID(t, page)+spool.Ext))
+	logs := s.log()
+	for _, secret := range []string{codename.Digits(), typed, want.TokenText(), want.Lookup, want.AnswerPass, want.Case} {
+		if bytes.Contains(raw, []byte(secret)) || strings.Contains(logs, secret) {
+			t.Errorf("%q is in the spool's file or the log", secret)
+		}
+	}
+
+	// Each form its own codename; a refused form none (and no derivation).
+	_, again := postForm(t, s.url+formURL, []formPart{{name: "who", value: "affected"}, {name: "what-happened", value: "Noch eine"}}, nil)
+	if codenameOn(t, again) == typed {
+		t.Error("two forms got the same codename")
+	}
+	code, refused := postForm(t, s.url+formURL, []formPart{{name: "who", value: "affected"}}, nil)
+	if code != http.StatusBadRequest || regexp.MustCompile(`[0-9]{5} [0-9]{5}`).MatchString(refused) {
+		t.Errorf("a refused form: %d %q", code, refused)
 	}
 }
