@@ -1,0 +1,237 @@
+// Answers and follow-up by codename, end to end, in Debian's chromium, as a person and the staff
+// use them (docs/answers.md, "The person's side"): a complaint with an attachment sent from the
+// form, its codename noted from the receipt; keytool decrypt, keytool reply with an answer in the
+// person's language and an attachment; dropbox replies import; the answers page opened with the
+// codename (typed in the digits of the page's own script), the answer read and its attachment
+// saved; more written with an attachment; keytool decrypt files it in the same case, byte for
+// byte; the answer deleted; a wrong codename looks like an empty mailbox. In German and Arabic,
+// with JavaScript and without.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repo, artifacts, launch, buildTools, keygen, startDropbox, fillForm, axeViolations } from './lib.mjs';
+import { parseCodename, newCodename, group } from '../../themes/safe/assets/js/codename.js';
+
+let tmp, keyDir, bin, browser, staff, box;
+const ORGS = ['kok', 'mk-act', 'kinderrechtencoalitie'];
+
+// One drop box for every test here, with a staff key for each organisation (it refuses to start
+// with an organisation that has none) and an answers folder of its own.
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'answers-test-'));
+  fs.mkdirSync(artifacts, { recursive: true });
+  keyDir = fs.mkdtempSync(path.join(artifacts, 'keys-'));
+  bin = buildTools(tmp);
+  staff = Object.fromEntries(ORGS.map((id) => [id, keygen(bin, keyDir, `answers-${id}`)]));
+  box = await startDropbox(bin, tmp, 'answers', Object.fromEntries(ORGS.map((id) => [id, [staff[id].pub]])), { answers: true });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  box?.proc.kill();
+  fs.rmSync(keyDir, { recursive: true, force: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// The German page's words for a typo, from its strings.
+const deStrings = fs.readFileSync(path.join(repo, 'themes/safe/i18n/de.toml'), 'utf8');
+const deSays = (key) => JSON.parse(deStrings.match(new RegExp(`^${key} = (".*")$`, 'm'))[1]);
+
+const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+const keytool = (...args) => execFileSync(path.join(bin, 'keytool'), args, { stdio: 'pipe' }).toString();
+
+// inScript writes ASCII digits in the digits of a script: how a person on an Arabic keyboard
+// types the codename.
+const inScript = (s, zero) => s.replace(/[0-9]/g, (d) => String.fromCodePoint(zero + Number(d)));
+const ARABIC_INDIC_ZERO = 0x0660;
+
+const scenarios = [
+  {
+    lang: 'de', procedure: 'kok-complaints', org: 'kok',
+    answer: 'Guten Tag,\nwir haben Ihre Beschwerde gelesen. <b>Kein HTML</b> & "Anführung".\nMit freundlichen Grüßen',
+    more: 'Noch etwas: am Dienstag war es wieder so.\nZweite Zeile – ü ß',
+    typed: (c) => group(c).replace(/ /g, '-'),
+  },
+  {
+    lang: 'ar', procedure: 'mk-act-complaints', org: 'mk-act',
+    answer: 'مرحبًا،\nلقد قرأنا شكواك. <i>لا HTML</i>\nمع التحية',
+    more: 'أريد أن أضيف شيئًا: حدث ذلك مرة أخرى يوم الثلاثاء.\nسطر ثانٍ',
+    typed: (c) => inScript(group(c), ARABIC_INDIC_ZERO),
+  },
+];
+
+// open types the codename on the answers page and waits until the answers (or "none") are shown.
+async function open(page, url, typed, javaScriptEnabled) {
+  await page.goto(url);
+  await page.fill('#codename', typed);
+  if (javaScriptEnabled) {
+    await page.click('#answers-open [type=submit]');
+    await page.waitForFunction(() => !document.getElementById('answers-list').hidden, null, { timeout: 30_000 });
+  } else {
+    await Promise.all([page.waitForNavigation(), page.click('#answers-open [type=submit]')]);
+  }
+}
+
+// mainText is what the page says, without the codename where the page carries it.
+const mainText = async (page) => (await page.innerText('main')).replace(/\s+/g, ' ').trim();
+
+for (const s of scenarios) {
+  for (const javaScriptEnabled of [true, false]) {
+    const label = `${s.lang} ${javaScriptEnabled ? 'with' : 'without'} JavaScript`;
+    test(`answers by codename, ${label}: complaint, answer, follow-up in the same case, deletion`, async () => {
+      const key = staff[s.org];
+      const context = await browser.newContext({ javaScriptEnabled, acceptDownloads: true, viewport: { width: 390, height: 844 } });
+      const page = await context.newPage();
+      const requests = [];
+      page.on('request', (r) => requests.push({ url: r.url(), body: r.postDataBuffer() }));
+      try {
+        // 1. The complaint, with an attachment; the codename on the receipt.
+        const formURL = `${box.origin}/${s.lang}/forms/${s.procedure}/`;
+        const def = await (await fetch(`${formURL}form.json`)).json();
+        await page.goto(formURL);
+        const evidence = { name: `Beleg ${s.lang}.bin`, mimeType: 'application/octet-stream', buffer: crypto.randomBytes(300 << 10) };
+        await fillForm(page, def, evidence);
+        await page.click('form.complaint button[type=submit]');
+        await page.waitForSelector(javaScriptEnabled ? '#receipt:not([hidden]) #codename' : '#codename', { timeout: 60_000 });
+        const id = (await page.textContent('#receipt-id')).trim();
+        const shown = (await page.textContent('#codename')).trim();
+        assert.match(shown, /^(\d{5} ){5}\d$/, `${label}: the codename on the receipt: ${shown}`);
+        const codename = parseCodename(shown).digits;
+        assert.ok(codename, `${label}: the codename's check digit`);
+        await page.screenshot({ path: path.join(artifacts, `answers-${s.lang}-${javaScriptEnabled ? 'js' : 'nojs'}-receipt.png`), fullPage: true });
+        const answersLink = await page.getAttribute(`a[href$="/${s.lang}/answers/${s.org}/"]`, 'href');
+        assert.ok(answersLink, `${label}: the receipt links to the answers page`);
+
+        // 2. The staff: decrypt, answer in the person's language with an attachment, import.
+        const cases = path.join(tmp, `cases-${s.lang}-${javaScriptEnabled}`);
+        keytool('decrypt', '--key', key.key, '--passphrase-file', key.pass, '--in', box.spool(s.org), '--out', cases);
+        assert.ok(fs.existsSync(path.join(cases, id, 'followup.json')), `${label}: the complaint carries where answers go`);
+        const textFile = path.join(tmp, `answer-${s.lang}-${javaScriptEnabled}.txt`);
+        fs.writeFileSync(textFile, s.answer);
+        const decision = path.join(tmp, `Entscheidung ${s.lang}.pdf`);
+        fs.writeFileSync(decision, crypto.randomBytes(20 << 10));
+        const outbox = path.join(tmp, `outbox-${s.lang}-${javaScriptEnabled}`);
+        keytool('reply', '--cases', cases, '--case', id, '--out', outbox, '--text', textFile, '--attach', decision);
+        execFileSync(path.join(bin, 'dropbox'), ['replies', 'import', '--config', box.config, '--environment', 'production', outbox], { stdio: 'pipe' });
+
+        // 3. The person reads it, with the codename typed as they would.
+        const answersURL = `${box.origin}/${s.lang}/answers/${s.org}/`;
+        assert.equal(new URL(answersLink, box.origin).href, answersURL);
+        await page.goto(answersURL);
+        const how = javaScriptEnabled ? '.how-js' : '.how-nojs';
+        assert.ok(await page.isVisible(how), `${label}: the page says beforehand how the codename is used (${how})`);
+        if (javaScriptEnabled) assert.deepEqual(await axeViolations(page), [], `${label}: axe on the answers page`);
+        await open(page, answersURL, s.typed(codename), javaScriptEnabled);
+        const answers = page.locator('article.answer');
+        assert.equal(await answers.count(), 1, `${label}: one answer`);
+        const read = await answers.first().innerText();
+        for (const line of s.answer.split('\n')) assert.ok(read.includes(line), `${label}: the answer's line "${line}" is not shown as written:\n${read}`);
+        assert.equal(await page.locator('article.answer b, article.answer i').count(), 0, `${label}: the answer's text became markup`);
+        if (javaScriptEnabled) assert.deepEqual(await axeViolations(page), [], `${label}: axe on the answers shown`);
+        await page.screenshot({ path: path.join(artifacts, `answers-${s.lang}-${javaScriptEnabled ? 'js' : 'nojs'}-read.png`), fullPage: true });
+
+        const saving = page.waitForEvent('download');
+        await answers.first().locator(javaScriptEnabled ? 'a[download]' : 'form[action$="/file"] [type=submit]').first().click();
+        const download = await saving;
+        assert.equal(sha256(fs.readFileSync(await download.path())), sha256(fs.readFileSync(decision)), `${label}: the answer's attachment, byte for byte`);
+        assert.equal(download.suggestedFilename(), path.basename(decision), `${label}: the attachment's name`);
+
+        // 4. More, with an attachment, from the same page.
+        const more = page.locator(javaScriptEnabled ? '#answers-more' : 'form[action$="/more"]');
+        assert.ok(await more.isVisible(), `${label}: the write-more form`);
+        await more.locator('textarea[name=more]').fill(s.more);
+        const addendum = { name: `Nachtrag ${s.lang}.bin`, mimeType: 'application/octet-stream', buffer: crypto.randomBytes(200 << 10) };
+        await more.locator('input[type=file]').setInputFiles(addendum);
+        let sent;
+        if (javaScriptEnabled) {
+          await more.locator('[type=submit]').click();
+          await page.waitForFunction(() => /[0-9a-f]{32}/.test(document.getElementById('answers-status').textContent), null, { timeout: 60_000 });
+          sent = (await page.textContent('#answers-status')).match(/[0-9a-f]{32}/)[0];
+        } else {
+          await Promise.all([page.waitForNavigation(), more.locator('[type=submit]').click()]);
+          sent = (await mainText(page)).match(/[0-9a-f]{32}/)?.[0];
+        }
+        assert.ok(sent && sent !== id, `${label}: the follow-up's receipt number`);
+        keytool('decrypt', '--key', key.key, '--passphrase-file', key.pass, '--in', box.spool(s.org), '--out', cases);
+        const filed = fs.readdirSync(path.join(cases, id, 'followups')).filter((d) => d.endsWith(`-${sent}`));
+        assert.equal(filed.length, 1, `${label}: the follow-up is filed in the complaint's case`);
+        const followup = JSON.parse(fs.readFileSync(path.join(cases, id, 'followups', filed[0], 'submission.json'), 'utf8'));
+        assert.equal(followup.procedure, 'follow-up');
+        assert.equal(followup.lang, s.lang);
+        assert.deepEqual(followup.fields.map((f) => [f.name, f.value]), [['more', s.more]], `${label}: the follow-up's text`);
+        assert.equal(followup.attachments.length, 1);
+        const attached = fs.readdirSync(path.join(cases, id, 'followups', filed[0], 'attachments'));
+        assert.equal(sha256(fs.readFileSync(path.join(cases, id, 'followups', filed[0], 'attachments', attached[0]))), sha256(addendum.buffer), `${label}: the follow-up's attachment, byte for byte`);
+        assert.ok(!fs.existsSync(path.join(cases, sent)), `${label}: the follow-up is also a case of its own`);
+
+        // 5. The person deletes the answer; then the page is what a wrong codename shows.
+        await open(page, answersURL, s.typed(codename), javaScriptEnabled);
+        if (javaScriptEnabled) {
+          await page.click('article.answer button.delete');
+          await page.waitForFunction(() => document.querySelectorAll('article.answer').length === 0, null, { timeout: 30_000 });
+        } else {
+          await Promise.all([page.waitForNavigation(), page.click('article.answer form[action$="/delete"] [type=submit]')]);
+          assert.equal(await page.locator('article.answer').count(), 0, `${label}: deleted`);
+        }
+        await open(page, answersURL, s.typed(codename), javaScriptEnabled);
+        const empty = await mainText(page);
+        const wrong = newCodename();
+        await open(page, answersURL, s.typed(wrong), javaScriptEnabled);
+        const stranger = await mainText(page);
+        assert.equal(stranger, empty, `${label}: a wrong codename shows what an empty mailbox shows`);
+        assert.equal(await page.locator('article.answer').count(), 0);
+
+        // Nothing kept in the browser; the codename in no URL, and with JavaScript in no request.
+        assert.deepEqual(await context.cookies(), [], `${label}: cookies`);
+        if (javaScriptEnabled) {
+          const stored = await page.evaluate(async () => [localStorage.length, sessionStorage.length, (await indexedDB.databases()).length]);
+          assert.deepEqual(stored, [0, 0, 0], `${label}: web storage`);
+        }
+        for (const r of requests) {
+          assert.ok(r.url.startsWith(box.origin), `${label}: a request to another host: ${r.url}`);
+          for (const c of [codename, wrong]) {
+            assert.ok(!decodeURIComponent(r.url).replace(/\D/g, '').includes(c), `${label}: a codename in the URL ${r.url}`);
+            if (javaScriptEnabled && r.body) {
+              assert.ok(!r.body.toString('latin1').replace(/\D/g, '').includes(c), `${label}: the codename was sent to ${r.url}`);
+            }
+          }
+        }
+      } finally {
+        await context.close();
+      }
+    });
+  }
+}
+
+test('a mistyped codename is caught on the page, before anything is asked of the server', async () => {
+  for (const javaScriptEnabled of [true, false]) {
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    const asked = [];
+    page.on('request', (r) => { if (r.method() === 'POST') asked.push(r.url()); });
+    // Two neighbouring digits that differ, swapped: the check digit catches every such swap.
+    const good = newCodename();
+    const at = [...good].findIndex((d, i) => i + 1 < good.length && d !== good[i + 1]);
+    const swapped = good.slice(0, at) + good[at + 1] + good[at] + good.slice(at + 2);
+    assert.equal(parseCodename(swapped).error, 'check');
+    await page.goto(`${box.origin}/de/answers/kok/`);
+    await page.fill('#codename', group(swapped));
+    if (javaScriptEnabled) {
+      await page.click('#answers-open [type=submit]');
+      await page.waitForFunction(() => document.getElementById('answers-status').textContent.trim() !== '', null, { timeout: 10_000 });
+      assert.deepEqual(asked, [], 'with JavaScript, a typo is caught before any request');
+    } else {
+      await Promise.all([page.waitForNavigation(), page.click('#answers-open [type=submit]')]);
+    }
+    const said = await mainText(page);
+    assert.equal(await page.locator('article.answer').count(), 0);
+    assert.ok(await page.isVisible('#codename'), 'the codename can be typed again');
+    assert.ok(said.includes(deSays('answers_error_check')), `the page says what is wrong: ${said}`);
+    await context.close();
+  }
+});
