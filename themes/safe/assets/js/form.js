@@ -4,7 +4,12 @@
 // arrival. When this script runs, it builds the format-v1 plaintext (docs/format.md) from the
 // form, encrypts it with OpenPGP.js to every staff key in the form's data-keys, and uploads only the
 // ciphertext. It stores nothing in the browser: no cookies, no Web Storage, no IndexedDB.
+//
+// Each complaint gets a new codename (docs/answers.md, "The codename on the receipt"): drawn
+// and stretched here, its followup value put inside the encryption, shown on the receipt. The
+// codename itself never leaves the device.
 import { readKey, createMessage, encrypt } from 'openpgp/lightweight';
+import { newCodename, group, deriveKeys, followupFirst } from './codename.js';
 
 const MAGIC = 'complaint-submission/1\n';
 // The format's limits (docs/format.md): checked here, before encrypting, because the server
@@ -27,6 +32,9 @@ function start(form) {
     retry: document.getElementById('form-retry'),
     receipt: document.getElementById('receipt'),
     receiptId: document.getElementById('receipt-id'),
+    codename: document.getElementById('codename'),
+    codenameBlock: document.getElementById('codename-block'),
+    codenameMissing: document.getElementById('codename-missing'),
     send: form.querySelector('[type=submit]'),
   };
   const msg = (key) => form.dataset['msg' + key[0].toUpperCase() + key.slice(1)] || key;
@@ -61,21 +69,32 @@ function start(form) {
     return true;
   };
 
-  let ciphertext = null; // kept in memory only, for a retry after a lost connection
+  // Kept in memory only, for a retry after a lost connection: the ciphertext and the codename
+  // whose followup value is inside it, so that the receipt shows the codename that arrived.
+  let sending = null;
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!form.reportValidity() || !checkSize()) return;
     ui.send.disabled = true;
     ui.retry.hidden = true;
     try {
-      if (!ciphertext) {
+      if (!sending) {
+        show('busy', msg('encrypting')); // the codename's stretching: about 0.1 s, longer on a slow phone
+        const drawn = await drawCodename(form.dataset.org);
         show('busy', msg('reading'));
-        const plaintext = await buildPlaintext(form, fields, files());
+        const plaintext = await buildPlaintext(form, fields, files(), drawn && drawn.followup);
         show('busy', msg('encrypting'));
-        ciphertext = await encryptTo(plaintext, JSON.parse(form.dataset.keys));
-        plaintext.fill(0);
+        try {
+          const ciphertext = await encryptTo(plaintext, JSON.parse(form.dataset.keys));
+          sending = { ciphertext, codename: drawn && drawn.digits };
+        } finally {
+          plaintext.fill(0);
+        }
       }
-      await upload(ciphertext);
+      const id = await upload(sending.ciphertext);
+      const { codename } = sending;
+      sending = null;
+      showReceipt(id, codename);
     } catch (err) {
       console.error(err); // stays on this device: helps someone helping the person
       ui.send.disabled = false;
@@ -88,7 +107,7 @@ function start(form) {
         err.field.querySelector('input, textarea').focus();
       } else {
         show('error', err.kind ? msg(err.kind) : msg('failed'));
-        ciphertext = null;
+        sending = null; // a new try is a new complaint, with a new codename
       }
     }
   });
@@ -101,6 +120,7 @@ function start(form) {
     if (state !== 'busy') ui.progress.removeAttribute('value');
   }
 
+  // upload posts the ciphertext and resolves to the receipt id.
   function upload(body) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
@@ -117,9 +137,7 @@ function start(form) {
       xhr.onerror = () => reject(Object.assign(new Error('network'), { kind: 'network' }));
       xhr.onload = () => {
         if (xhr.status === 201 && xhr.response && /^[0-9a-f]{32}$/.test(xhr.response.id)) {
-          ciphertext = null;
-          showReceipt(xhr.response.id);
-          resolve();
+          resolve(xhr.response.id);
           return;
         }
         const kind = { 413: 'tooLarge', 503: 'busy', 507: 'full' }[xhr.status] || 'refused';
@@ -129,12 +147,34 @@ function start(form) {
     });
   }
 
-  function showReceipt(id) {
+  function showReceipt(id, codename) {
     form.reset();
     form.hidden = true;
     ui.receiptId.textContent = id;
+    if (codename) {
+      ui.codename.textContent = group(codename);
+    } else {
+      ui.codenameBlock.hidden = true;
+      ui.codenameMissing.hidden = false;
+    }
     ui.receipt.hidden = false;
     ui.receipt.focus();
+  }
+}
+
+// drawCodename draws a new codename and derives its followup value at the organisation:
+// {digits, followup}, or null when this browser cannot stretch it (an old one without PBKDF2 in
+// WebCrypto): the complaint is then sent without one, and the receipt says so. What is derived
+// besides the followup value (K, the token) is dropped here; JavaScript strings cannot be
+// overwritten, so dropping them is all a page can do.
+async function drawCodename(org) {
+  try {
+    const digits = newCodename();
+    const keys = await deriveKeys(digits, org);
+    return { digits, followup: followupFirst(keys, org) };
+  } catch (err) {
+    console.error(err); // stays on this device
+    return null;
   }
 }
 
@@ -160,7 +200,8 @@ function shortName(name) {
 }
 
 // buildPlaintext writes the format-v1 plaintext: magic, header line, then the attachments.
-async function buildPlaintext(form, fields, files) {
+// followup, when given, is the header's last key (a codename's followup value).
+async function buildPlaintext(form, fields, files, followup) {
   const header = { procedure: form.dataset.procedure, lang: form.dataset.lang, fields: [], attachments: [] };
   for (const f of fields) {
     const { name, type, label } = f.dataset;
@@ -188,6 +229,7 @@ async function buildPlaintext(form, fields, files) {
     });
     bodies.push(bytes);
   }
+  if (followup) header.followup = followup;
   const head = new TextEncoder().encode(MAGIC + JSON.stringify(header) + '\n');
   if (head.length - MAGIC.length > MAX_HEADER) {
     bodies.forEach((b) => b.fill(0));
