@@ -1,7 +1,8 @@
 // The complaint forms end to end, in Debian's chromium: a staff key from keytool, the site built
 // for it, the real drop box binary on loopback, the form filled in and sent with JavaScript
 // (encrypted in the browser) and without (encrypted on arrival), then keytool decrypt, comparing
-// every field and every attachment's SHA-256 with what was typed and attached.
+// every field and every attachment's SHA-256 with what was typed and attached, and the followup
+// value inside with the one the receipt's codename gives.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
 import { repo, artifacts, launch } from './lib.mjs';
+import { parseCodename, deriveKeys, followupFirst } from '../../themes/safe/assets/js/codename.js';
 
 const MiB = 1 << 20;
 let tmp, keyDir, bin, browser;
@@ -184,6 +186,15 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, to t
         }
         const id = (await page.textContent('#receipt-id')).trim();
         assert.match(id, /^[0-9a-f]{32}$/, `${label}: receipt ${id}`);
+        // The codename: 26 digits in groups of five whose check digit is right, with the way to
+        // the organisation's answers page (docs/answers.md, "The codename on the receipt").
+        const shown = (await page.textContent('#codename')).trim();
+        assert.match(shown, /^[0-9]{5}( [0-9]{5}){4} [0-9]$/, `${label}: codename "${shown}"`);
+        const codename = parseCodename(shown).digits;
+        assert.ok(codename, `${label}: codename ${shown} fails its check digit`);
+        assert.ok(await page.isVisible('#codename'), `${label}: the codename is not shown`);
+        assert.ok(!(await page.isVisible('#codename-missing')), `${label}: the receipt says the codename is missing`);
+        assert.equal(await page.getAttribute('.answers-link a', 'href'), `/${lang}/answers/${org}/`, `${label}: link to the answers page`);
         if (lang === 'de' || lang === 'ar') await page.screenshot({ path: path.join(artifacts, `${shot}-receipt.png`), fullPage: true });
         assert.ok((await page.textContent('main')).length > 100, `${label}: the receipt says what happens next`);
         if (javaScriptEnabled) assert.deepEqual(await axeViolations(page), [], `${label}: axe on the receipt`);
@@ -211,6 +222,7 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, to t
           }
         }
         assert.ok(!stored.includes(attachment.buffer.subarray(0, 64)), `${label}: attachment bytes in the clear`);
+        assert.ok(!stored.includes(Buffer.from(codename)), `${label}: the codename is in the stored file in the clear`);
 
         // Encrypted to its organisation's one staff key and no other: in its organisation's folder,
         // one session key, which that key opens and no other organisation's key does.
@@ -230,6 +242,10 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, to t
         assert.equal(got.attachments[0].sha256, sha256(attachment.buffer), `${label}: attachment SHA-256`);
         const files = fs.readdirSync(path.join(cases, id, 'attachments'));
         assert.equal(sha256(fs.readFileSync(path.join(cases, id, 'attachments', files[0]))), sha256(attachment.buffer), `${label}: attachment bytes`);
+        // Inside the encryption, the first complaint's followup value of the receipt's codename at
+        // this organisation: keytool files it as followup.json, for keytool reply.
+        const followup = JSON.parse(fs.readFileSync(path.join(cases, id, 'followup.json'), 'utf8'));
+        assert.deepEqual(followup, followupFirst(await deriveKeys(codename, org), org), `${label}: followup value`);
       }
     }
   } finally {
