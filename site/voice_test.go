@@ -456,7 +456,8 @@ func (a *audiences) procedure(slug string) (string, error) {
 }
 
 // page is the audience of a built page: children for a children's procedure, and for its form,
-// receipt and error page; adults for every other page.
+// receipt and error page; children for an answers page whose content says so (audience:
+// "children"), and for its result.html; adults for every other page.
 func (a *audiences) page(sitePath string) (string, error) {
 	parts := strings.Split(sitePath, "/") // <lang>/procedures/<slug>/index.html
 	if len(parts) != 4 {
@@ -465,6 +466,15 @@ func (a *audiences) page(sitePath string) (string, error) {
 	switch parts[1] {
 	case "procedures":
 		return a.procedure(parts[2])
+	case "answers":
+		aud, _, err := pageFrontMatter(filepath.Join(a.content, "answers", parts[2], "index."+a.lang+".md"))
+		if err != nil {
+			return "", err
+		}
+		if aud != children {
+			aud = adults
+		}
+		return aud, nil
 	case "forms":
 		_, proc, err := pageFrontMatter(filepath.Join(a.content, "forms", parts[2], "index."+a.lang+".md"))
 		if err != nil {
