@@ -108,6 +108,9 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	if err := checkSiteKeys(files, orgs); err != nil {
 		return err
 	}
+	if _, err := loadAnswerPages(files); err != nil {
+		return err
+	}
 	log := newLogger(os.Stderr)
 	if len(orgs) == 0 {
 		log.Warn("no organisations are declared in the configuration: the site is served, and no submissions are accepted")

@@ -63,6 +63,9 @@ type server struct {
 	inflight   sync.WaitGroup // requests being handled, for a bounded shutdown
 	echo       *echo.Echo
 	checks     *mailboxChecks // reading and deleting answers, server-wide
+	// answerPages are the site's answers pages for browsers without JavaScript, parsed at
+	// start, by "<lang>/<org>" (answerspage.go).
+	answerPages map[string]*answersSite
 }
 
 func newServer(conf *config.Config, orgs []*organisation, files fs.FS, log *slog.Logger) *server {
@@ -74,6 +77,7 @@ func newServer(conf *config.Config, orgs []*organisation, files fs.FS, log *slog
 	for _, o := range orgs {
 		s.orgs[o.ID] = o
 	}
+	s.answerPages, _ = loadAnswerPages(files) // runServe refused to start if one does not load
 	s.waiting.Store(waitingBudget(cfg))
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -86,6 +90,11 @@ func newServer(conf *config.Config, orgs []*organisation, files fs.FS, log *slog
 	// Each organisation's answers, under the mailbox's lookup (answers.go).
 	e.POST("/api/v1/orgs/:org/answers", s.readAnswers)
 	e.POST("/api/v1/orgs/:org/answers/delete", s.deleteAnswerRoute)
+	// The answers page for browsers without JavaScript (answerspage.go).
+	e.POST("/api/v1/orgs/:org/answers-page/:lang", s.readPage)
+	e.POST("/api/v1/orgs/:org/answers-page/:lang/delete", s.deletePage)
+	e.POST("/api/v1/orgs/:org/answers-page/:lang/file", s.filePage)
+	e.POST("/api/v1/orgs/:org/answers-page/:lang/more", s.morePage)
 	getOrHead := []string{http.MethodGet, http.MethodHead}
 	e.Match(getOrHead, "/healthz", s.health)
 	e.Match(getOrHead, "/*", echo.WrapHandler(siteHandler(files, conf.DefaultLanguage)))
