@@ -251,6 +251,25 @@ func (s *server) formErrorFor(err error) *formError {
 	return &formError{status: http.StatusInternalServerError, key: "failed"}
 }
 
+// checkFormPages refuses a site whose form result pages lack a placeholder: without
+// CodenamePlaceholder a person sending without JavaScript would get a codename inside the
+// complaint but never see it, and the staff would answer into a mailbox nobody can open.
+func checkFormPages(site fs.FS) error {
+	forms, _ := fs.Glob(site, "*/forms/*/form.json")
+	for _, name := range forms {
+		dir := path.Dir(name)
+		for _, want := range []struct{ page, placeholder string }{
+			{"receipt.html", ReceiptPlaceholder}, {"receipt.html", CodenamePlaceholder}, {"error.html", ErrorPlaceholder},
+		} {
+			page, err := fs.ReadFile(site, path.Join(dir, want.page))
+			if err != nil || !bytes.Contains(page, []byte(want.placeholder)) {
+				return fmt.Errorf("the site's form %s: its %s lacks %s, which the drop box fills in; the site was built with another theme version: build the site (make site) and the server again", dir, want.page, want.placeholder)
+			}
+		}
+	}
+	return nil
+}
+
 func loadForm(site fs.FS, dir string) (*formDef, error) {
 	raw, err := fs.ReadFile(site, path.Join(dir, "form.json"))
 	if err != nil {

@@ -297,3 +297,31 @@ func TestAFormWithoutJavaScriptGivesACodenameOnItsReceipt(t *testing.T) {
 		t.Errorf("a refused form: %d %q", code, refused)
 	}
 }
+
+// A site whose form pages lack a placeholder is refused at start, with what to do.
+func TestFormPagesMustCarryTheirPlaceholders(t *testing.T) {
+	good := fstest.MapFS{
+		"de/forms/kok-complaints/form.json":    {Data: []byte(`{"organisation":"kok"}`)},
+		"de/forms/kok-complaints/receipt.html": {Data: []byte(ReceiptPlaceholder + " " + CodenamePlaceholder)},
+		"de/forms/kok-complaints/error.html":   {Data: []byte(ErrorPlaceholder)},
+	}
+	if err := checkFormPages(good); err != nil {
+		t.Fatalf("a complete site was refused: %v", err)
+	}
+	for name, page := range map[string]string{
+		"receipt.html without the codename": ReceiptPlaceholder,
+		"receipt.html without the id":       CodenamePlaceholder,
+		"error.html without the message":    "",
+	} {
+		site := fstest.MapFS{}
+		for k, v := range good {
+			site[k] = v
+		}
+		file := "de/forms/kok-complaints/" + strings.Fields(name)[0]
+		site[file] = &fstest.MapFile{Data: []byte(page)}
+		err := checkFormPages(site)
+		if err == nil || !strings.Contains(err.Error(), "make site") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

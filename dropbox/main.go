@@ -1,5 +1,8 @@
 // Command dropbox serves the information site and receives encrypted submissions: it stores only
-// OpenPGP messages encrypted to exactly the configured staff keys, durably, and never decrypts.
+// OpenPGP messages encrypted to exactly the configured staff keys, durably, and never decrypts a
+// submission. It keeps the staff's answers, encrypted with a passphrase only the person's codename
+// gives; it opens one only in memory, for a person whose browser runs no JavaScript and who sent
+// the codename to read it (docs/answers.md).
 package main
 
 import (
@@ -109,6 +112,9 @@ func runServe(ctx context.Context, opts serveOptions) error {
 		return err
 	}
 	if _, err := loadAnswerPages(files); err != nil {
+		return err
+	}
+	if err := checkFormPages(files); err != nil {
 		return err
 	}
 	log := newLogger(os.Stderr)
