@@ -3,21 +3,14 @@
 // The page works without this script: the form then posts to the drop box, which encrypts on
 // arrival. When this script runs, it builds the format-v1 plaintext (docs/format.md) from the
 // form, encrypts it with OpenPGP.js to every staff key in the form's data-keys, and uploads only the
-// ciphertext. It stores nothing in the browser: no cookies, no Web Storage, no IndexedDB.
+// ciphertext (submission.js, which the answers page's follow-up uses too). It stores nothing in
+// the browser: no cookies, no Web Storage, no IndexedDB.
 //
 // Each complaint gets a new codename (docs/answers.md, "The codename on the receipt"): drawn
 // and stretched here, its followup value put inside the encryption, shown on the receipt. The
 // codename itself never leaves the device.
-import { readKey, createMessage, encrypt } from 'openpgp/lightweight';
 import { newCodename, group, deriveKeys, followupFirst } from './codename.js';
-
-const MAGIC = 'complaint-submission/1\n';
-// The format's limits (docs/format.md): checked here, before encrypting, because the server
-// cannot look inside the ciphertext and staff would find a submission they cannot read.
-const MAX_HEADER = 1 << 20;
-const MAX_ANSWER = 256 << 10; // bytes of UTF-8 in one answer, the drop box's maxFieldBytes
-const MAX_ATTACHMENTS = 100;
-const MAX_NAME_BYTES = 255;
+import { buildSubmission, encryptTo, upload, MAX_ATTACHMENTS } from './submission.js';
 
 const form = document.querySelector('form[data-encrypt]');
 if (form && globalThis.crypto && crypto.subtle) {
@@ -91,7 +84,11 @@ function start(form) {
           plaintext.fill(0);
         }
       }
-      const id = await upload(sending.ciphertext);
+      const id = await upload(form.dataset.endpoint, sending.ciphertext, (loaded, total) => {
+        show('busy', msg('uploading').replace('{percent}', Math.floor((100 * loaded) / total)));
+        ui.progress.max = total;
+        ui.progress.value = loaded;
+      });
       const { codename } = sending;
       sending = null;
       showReceipt(id, codename);
@@ -102,9 +99,10 @@ function start(form) {
         show('error', msg('network'));
         ui.retry.hidden = false;
       } else if (err.kind === 'answerTooLong') {
+        const field = fields.find((f) => f.dataset.name === err.name);
         // A function, so that "$&" or "$'" in a label is not read as a replacement pattern.
-        show('error', msg('answerTooLong').replace('{label}', () => err.field.dataset.label));
-        err.field.querySelector('input, textarea').focus();
+        show('error', msg('answerTooLong').replace('{label}', () => field.dataset.label));
+        field.querySelector('input, textarea').focus();
       } else {
         show('error', err.kind ? msg(err.kind) : msg('failed'));
         sending = null; // a new try is a new complaint, with a new codename
@@ -118,33 +116,6 @@ function start(form) {
     ui.status.dataset.state = state;
     ui.progress.hidden = state !== 'busy';
     if (state !== 'busy') ui.progress.removeAttribute('value');
-  }
-
-  // upload posts the ciphertext and resolves to the receipt id.
-  function upload(body) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', form.dataset.endpoint);
-      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-      xhr.responseType = 'json';
-      xhr.upload.onprogress = (e) => {
-        if (!e.lengthComputable) return;
-        ui.progress.max = e.total;
-        ui.progress.value = e.loaded;
-        show('busy', msg('uploading').replace('{percent}', Math.floor((100 * e.loaded) / e.total)));
-        ui.progress.value = e.loaded;
-      };
-      xhr.onerror = () => reject(Object.assign(new Error('network'), { kind: 'network' }));
-      xhr.onload = () => {
-        if (xhr.status === 201 && xhr.response && /^[0-9a-f]{32}$/.test(xhr.response.id)) {
-          resolve(xhr.response.id);
-          return;
-        }
-        const kind = { 413: 'tooLarge', 503: 'busy', 507: 'full' }[xhr.status] || 'refused';
-        reject(Object.assign(new Error(kind), { kind }));
-      };
-      xhr.send(new Blob([body], { type: 'application/octet-stream' }));
-    });
   }
 
   function showReceipt(id, codename) {
@@ -187,22 +158,11 @@ function value(form, name) {
   return el && !el.disabled ? el.value.trim() : '';
 }
 
-// shortName keeps a file name within the format's 255 bytes of UTF-8, keeping its extension,
-// as the server does for forms sent without JavaScript.
-function shortName(name) {
-  const enc = new TextEncoder();
-  if (enc.encode(name).length <= MAX_NAME_BYTES) return name;
-  const dot = name.lastIndexOf('.');
-  const ext = dot > 0 && name.length - dot <= 17 ? name.slice(dot) : '';
-  let stem = [...name.slice(0, name.length - ext.length)];
-  while (enc.encode(stem.join('') + ext).length > MAX_NAME_BYTES) stem.pop();
-  return stem.join('') + ext;
-}
-
-// buildPlaintext writes the format-v1 plaintext: magic, header line, then the attachments.
-// followup, when given, is the header's last key (a codename's followup value).
+// buildPlaintext writes the format-v1 plaintext of the form: its fields as the server would read
+// them from the same form, the files, and followup (a codename's followup value), when given,
+// as the header's last key.
 async function buildPlaintext(form, fields, files, followup) {
-  const header = { procedure: form.dataset.procedure, lang: form.dataset.lang, fields: [], attachments: [] };
+  const header = { procedure: form.dataset.procedure, lang: form.dataset.lang, fields: [] };
   for (const f of fields) {
     const { name, type, label } = f.dataset;
     if (type === 'files') continue;
@@ -212,47 +172,10 @@ async function buildPlaintext(form, fields, files, followup) {
       const option = f.querySelector(`input[value="${CSS.escape(answer)}"]`);
       answer = option ? option.dataset.label : answer;
     }
-    if (new TextEncoder().encode(answer).length > MAX_ANSWER) {
-      throw Object.assign(new Error('answer too long'), { kind: 'answerTooLong', field: f });
-    }
     header.fields.push({ name, label, value: answer });
   }
-  const bodies = [];
-  for (const file of files) {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    header.attachments.push({
-      name: shortName(file.name),
-      type: file.type || 'application/octet-stream', // what a browser sends without JavaScript
-      size: bytes.length,
-      sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join(''),
-    });
-    bodies.push(bytes);
-  }
   if (followup) header.followup = followup;
-  const head = new TextEncoder().encode(MAGIC + JSON.stringify(header) + '\n');
-  if (head.length - MAGIC.length > MAX_HEADER) {
-    bodies.forEach((b) => b.fill(0));
-    throw Object.assign(new Error('answers too long'), { kind: 'answersTooLong' });
-  }
-  const out = new Uint8Array(head.length + bodies.reduce((n, b) => n + b.length, 0));
-  out.set(head, 0);
-  let offset = head.length;
-  for (const b of bodies) {
-    out.set(b, offset);
-    offset += b.length;
-    b.fill(0);
-  }
-  return out;
-}
-
-// encryptTo encrypts to every key in the armored text (the staff keys the page was built with):
-// binary output, no compression, no file name, time zero (nothing about the sender's clock).
-async function encryptTo(plaintext, armored) {
-  const blocks = armored.split(/(?=-----BEGIN PGP PUBLIC KEY BLOCK-----)/).filter((b) => b.includes('BEGIN'));
-  const encryptionKeys = await Promise.all(blocks.map((armoredKey) => readKey({ armoredKey })));
-  const message = await createMessage({ binary: plaintext, format: 'binary', date: new Date(0) });
-  return encrypt({ message, encryptionKeys, format: 'binary', config: { preferredCompressionAlgorithm: 0 } });
+  return buildSubmission(header, files);
 }
 
 // For scripts/bench-form.mjs, which times the bundled code in the browser.
