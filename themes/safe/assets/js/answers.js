@@ -100,7 +100,7 @@ function start(form) {
         if (!/^[0-9a-f]{32}$/.test(a.id) || typeof a.data !== 'string') throw new Error('not an answer the drop box sends');
         opened.push({ id: a.id, answer: await openAnswer(a.data, kept.answer_pass) });
       } catch (err) {
-        console.error(err); // what is wrong with it, for someone helping the person
+        console.warn(err); // what is wrong with it, for someone helping the person; counted below
         broken++;
       }
     }
@@ -277,9 +277,16 @@ function paragraph(className, text) {
   return p;
 }
 
-// formatSize writes a size as the page without JavaScript does: "340 B", "12.5 KB", "1.2 MB".
+// formatSize writes a size as the drop box's page without JavaScript does (decimalSize in
+// dropbox/answerspage.go): "512 B", "34 kB", "1.2 MB".
 function formatSize(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n < 1000) return `${n} B`;
+  let v = n / 1000;
+  let unit = 'kB';
+  for (const u of ['MB', 'GB']) {
+    if (v < 999.5) break;
+    v /= 1000;
+    unit = u;
+  }
+  return `${v.toFixed(v < 9.95 ? 1 : 0)} ${unit}`;
 }
