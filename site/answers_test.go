@@ -447,7 +447,7 @@ func TestAnswersResult(t *testing.T) {
 			d := resultData{Codename: codename, Read: true, Broken: 1, Deleted: true, Sent: sent, Answers: []resultAnswer{
 				{ID: id1, Day: "2027-01-02", Lang: "ar", Text: "<script>alert(1)</script>\nسطر & \"quoted\"", Files: []resultFile{
 					{N: 1, Name: `a"><script>.pdf`, Size: "1.2 MB"}, {N: 2, Name: "leeg.txt", Size: "0 B"}}},
-				{ID: id2, Day: "2027-01-01", Lang: "de", Text: "Guten Tag"},
+				{ID: id2, Day: "2027-01-01", Lang: "de", Text: "\nGuten Tag,\n\n  eingerückt\n"},
 			}}
 			out, doc := run(t, tmpl, d)
 			if strings.Contains(out, "<script>alert") || strings.Contains(out, `"><script>`) {
