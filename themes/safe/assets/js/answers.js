@@ -219,7 +219,9 @@ function start(form) {
       show(ui.moreStatus, 'done', msg('sent', { id }));
     } catch (err) {
       console.error(err);
-      const kind = { network: 'network', tooLarge: 'tooLarge', answerTooLong: 'tooLarge', busy: 'busy' }[err.kind] || 'moreFailed';
+      // The text cannot pass 256 KiB (the textarea's maxlength), nor the header 1 MiB: those
+      // and every other refusal say that nothing was sent.
+      const kind = { network: 'network', tooLarge: 'tooLarge', busy: 'busy' }[err.kind] || 'moreFailed';
       show(ui.moreStatus, 'error', msg(kind));
     } finally {
       ui.moreSend.disabled = false;
