@@ -97,8 +97,10 @@ function start(form) {
     let broken = 0;
     for (const a of answers) {
       try {
-        if (!/^[0-9a-f]{32}$/.test(a.id) || typeof a.data !== 'string') throw new Error('not an answer the drop box sends');
-        opened.push({ id: a.id, answer: await openAnswer(a.data, kept.answer_pass) });
+        if (!/^[0-9a-f]{32}$/.test(a.id) || !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(a.day) || typeof a.data !== 'string') {
+          throw new Error('not an answer the drop box sends');
+        }
+        opened.push({ id: a.id, day: a.day, answer: await openAnswer(a.data, kept.answer_pass) });
       } catch (err) {
         console.warn(err); // what is wrong with it, for someone helping the person; counted below
         broken++;
@@ -113,7 +115,7 @@ function start(form) {
 
   function render(opened, broken) {
     if (broken) ui.items.before(paragraph('notice warn', msg('broken', { count: broken })));
-    for (const { id, answer } of opened) ui.items.append(article(id, answer));
+    for (const { id, day, answer } of opened) ui.items.append(article(id, day, answer));
     if (!opened.length && !broken) ui.items.append(paragraph('answers-none', msg('none')));
     ui.list.hidden = false;
     ui.more.hidden = false;
@@ -121,11 +123,13 @@ function start(form) {
     ui.list.focus();
   }
 
-  function article(id, answer) {
+  // day is the day the answer arrived on the drop box (the mailbox route's), as the page
+  // without JavaScript shows it (docs/answers.md, `.Day`).
+  function article(id, day, answer) {
     const el = document.createElement('article');
     el.className = 'answer';
     const heading = document.createElement('h3');
-    heading.textContent = msg('from', { day: answer.day });
+    heading.textContent = msg('from', { day });
     const text = document.createElement('pre');
     text.className = 'answer-text';
     text.lang = answer.lang;
