@@ -40,7 +40,9 @@ function formatViolations(violations) {
 
 for (const lang of LANGS) {
   test(`every ${lang} page: axe WCAG 2.2 AA, CSP, no other host, no storage`, async () => {
-    const paths = pagesOf(lang);
+    // result.html of an answers page is a template the drop box fills in ([[ ]] in place of its
+    // lists and languages): answers.test.mjs checks it filled in, as people get it.
+    const paths = pagesOf(lang).filter((p) => !p.endsWith('/result.html'));
     assert.ok(paths.length >= 10, `only ${paths.length} pages in /${lang}/`);
     const failures = [];
     for (const p of paths) {

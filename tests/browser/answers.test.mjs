@@ -132,7 +132,9 @@ for (const s of scenarios) {
         const read = await answers.first().innerText();
         for (const line of s.answer.split('\n')) assert.ok(read.includes(line), `${label}: the answer's line "${line}" is not shown as written:\n${read}`);
         assert.equal(await page.locator('article.answer b, article.answer i').count(), 0, `${label}: the answer's text became markup`);
-        if (javaScriptEnabled) assert.deepEqual(await axeViolations(page), [], `${label}: axe on the answers shown`);
+        // Without JavaScript this is result.html as the drop box filled it in; axe runs all the same
+        // (the test's own script, not the page's).
+        assert.deepEqual(await axeViolations(page), [], `${label}: axe on the answers shown`);
         await page.screenshot({ path: path.join(artifacts, `answers-${s.lang}-${javaScriptEnabled ? 'js' : 'nojs'}-read.png`), fullPage: true });
 
         const saving = page.waitForEvent('download');
@@ -150,8 +152,8 @@ for (const s of scenarios) {
         let sent;
         if (javaScriptEnabled) {
           await more.locator('[type=submit]').click();
-          await page.waitForFunction(() => /[0-9a-f]{32}/.test(document.getElementById('answers-status').textContent), null, { timeout: 60_000 });
-          sent = (await page.textContent('#answers-status')).match(/[0-9a-f]{32}/)[0];
+          await page.waitForFunction(() => /[0-9a-f]{32}/.test(document.getElementById('answers-more-status').textContent), null, { timeout: 60_000 });
+          sent = (await page.textContent('#answers-more-status')).match(/[0-9a-f]{32}/)[0];
         } else {
           await Promise.all([page.waitForNavigation(), more.locator('[type=submit]').click()]);
           sent = (await mainText(page)).match(/[0-9a-f]{32}/)?.[0];

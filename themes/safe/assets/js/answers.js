@@ -157,7 +157,7 @@ function start(form) {
     }
     const del = document.createElement('button');
     del.type = 'button';
-    del.className = 'button secondary';
+    del.className = 'button secondary delete';
     del.textContent = msg('delete');
     del.addEventListener('click', () => remove(id, el, del));
     el.append(del);
