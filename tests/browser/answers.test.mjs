@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { repo, artifacts, launch, buildTools, keygen, startDropbox, fillForm, axeViolations } from './lib.mjs';
 import { parseCodename, newCodename, group } from '../../themes/safe/assets/js/codename.js';
 
@@ -236,4 +237,30 @@ test('a mistyped codename is caught on the page, before anything is asked of the
     assert.ok(said.includes(deSays('answers_error_check')), `the page says what is wrong: ${said}`);
     await context.close();
   }
+});
+
+test('every answers page with everything it loads is at most 70 KiB brotli-compressed', async () => {
+  const LANGS = ['de', 'en', 'nl', 'sv', 'zh', 'ar', 'fr', 'es', 'ro', 'bg', 'ru', 'uk'];
+  const rows = [];
+  for (const lang of LANGS) {
+    for (const org of ORGS) {
+      const page = await browser.newPage();
+      const responses = [];
+      page.on('response', (r) => responses.push(r));
+      await page.goto(`${box.origin}/${lang}/answers/${org}/`, { waitUntil: 'networkidle' });
+      let total = 0;
+      const parts = [];
+      for (const r of responses) {
+        const size = zlib.brotliCompressSync(await r.body(), { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+        total += size;
+        parts.push(`${path.basename(new URL(r.url()).pathname) || 'page'} ${size}`);
+      }
+      assert.ok(responses.some((r) => r.url().includes('/js/answers.')), `/${lang}/answers/${org}/: the script was loaded`);
+      rows.push({ page: `/${lang}/answers/${org}/`, total, parts: parts.join(', ') });
+      await page.close();
+    }
+  }
+  rows.sort((a, b) => b.total - a.total);
+  console.log(`# answers pages: heaviest ${rows[0].page} ${rows[0].total} B (${rows[0].parts}); lightest ${rows.at(-1).page} ${rows.at(-1).total} B`);
+  for (const r of rows) assert.ok(r.total <= 70 * 1024, `${r.page} loads ${r.total} B brotli, over 70 KiB`);
 });

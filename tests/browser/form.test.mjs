@@ -5,57 +5,27 @@
 // value inside with the one the receipt's codename gives.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import zlib from 'node:zlib';
-import { repo, artifacts, launch } from './lib.mjs';
+import { repo, artifacts, launch, buildTools, keygen, startDropbox as startBox, fillForm, axeViolations } from './lib.mjs';
 import { parseCodename, deriveKeys, followupFirst } from '../../themes/safe/assets/js/codename.js';
 
 const MiB = 1 << 20;
 let tmp, keyDir, bin, browser;
 
-function go(args, opts = {}) {
-  return execFileSync('go', args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-}
-
 // The organisations of config.toml, and the form of each that the tests fill in.
 const ORGS = ['kok', 'mk-act', 'kinderrechtencoalitie'];
 
-// startDropbox builds the site with each organisation's public keys (paths inside the repository,
-// as Hugo reads no file outside it), given as a second configuration file over config.toml, and
-// runs the drop box with the same two files. orgKeys maps an organisation's id to its keys' .pub
-// paths. The result's spool(id) is that organisation's spool folder.
-async function startDropbox(name, orgKeys) {
-  const keys = path.join(tmp, `organisations-${name}.toml`);
-  fs.writeFileSync(keys, Object.entries(orgKeys).map(([id, pubs]) => `[params.organisations.${id}]\nkeys = ${JSON.stringify(pubs)}\n`).join(''));
-  const config = `${path.join(repo, 'config.toml')},${keys}`;
-  const site = path.join(tmp, `site-${name}`);
-  go(['tool', 'hugo', '--source', repo, '--config', config, '--destination', site, '--minify', '--quiet', '--panicOnWarning'], {
-    env: { ...process.env, HUGO_ENVIRONMENT: 'production' },
-  });
-  const spoolRoot = path.join(tmp, `spool-${name}`);
-  const args = ['serve', '--config', config, '--environment', 'production', '--site', site, '--spool', spoolRoot, '--listen', '127.0.0.1:0'];
-  const proc = spawn(path.join(bin, 'dropbox'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const origin = await new Promise((resolve, reject) => {
-    const lines = readline.createInterface({ input: proc.stderr });
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'listening') resolve(`http://${entry.address}`);
-      } catch { /* not a log line */ }
-    });
-    proc.on('exit', (code) => reject(new Error(`dropbox exited with ${code}`)));
-  });
-  return { proc, origin, spool: (id) => path.join(spoolRoot, id) };
-}
+// startDropbox runs the drop box (lib.mjs) with this file's tools and folder.
+const startDropbox = (name, orgKeys) => startBox(bin, tmp, name, orgKeys);
 
 // staffOfEach makes one keytool key for each organisation: { id: key }.
 function staffOfEach(name) {
-  return Object.fromEntries(ORGS.map((id) => [id, keygen(`${name}-${id}`)]));
+  return Object.fromEntries(ORGS.map((id) => [id, keygen(bin, keyDir, `${name}-${id}`)]));
 }
 
 const pubsOf = (staff) => Object.fromEntries(Object.entries(staff).map(([id, k]) => [id, [k.pub]]));
@@ -64,13 +34,6 @@ const pubsOf = (staff) => Object.fromEntries(Object.entries(staff).map(([id, k])
 function sessionKeys(file) {
   const out = execFileSync(path.join(bin, 'keytool'), ['inspect', file]).toString();
   return [...out.matchAll(/session key v\d for key (?:ID )?([0-9A-F]+)/g)].map((m) => m[1]);
-}
-
-function keygen(name) {
-  const pass = path.join(keyDir, `${name}.pass`);
-  fs.writeFileSync(pass, `a long test passphrase for ${name}\n`, { mode: 0o600 });
-  execFileSync(path.join(bin, 'keytool'), ['keygen', '--name', name, '--out', keyDir, '--passphrase-file', pass]);
-  return { pub: path.relative(repo, path.join(keyDir, `${name}.pub.asc`)), key: path.join(keyDir, `${name}.key.asc`), pass };
 }
 
 function decrypt(key, spool) {
@@ -90,50 +53,13 @@ function refusedBy(key, spool) {
   throw new Error(`${key.key} decrypted something in ${spool}`);
 }
 
-const axeSource = fs.readFileSync(path.join(repo, 'node_modules/axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
-
-// axeViolations runs axe-core at WCAG 2.2 AA on the page as it is now.
-async function axeViolations(page) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), AXE_TAGS);
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
-
-// answer fills one form from its form.json and returns what the case folder must hold.
-async function answer(page, def, attachment) {
-  const reveals = new Map(def.fields.filter((f) => f.when).map((f) => [f.when.field, f.when.value]));
-  const expected = [];
-  const values = {};
-  for (const f of def.fields) {
-    if (f.when && values[f.when.field] !== f.when.value) continue;
-    if (f.type === 'choice') {
-      const option = f.options.find((o) => o.value === reveals.get(f.name)) ?? f.options.at(-1);
-      await page.check(`input[name="${f.name}"][value="${option.value}"]`);
-      values[f.name] = option.value;
-      expected.push({ name: f.name, label: f.label, value: option.label });
-    } else if (f.type === 'text' || f.type === 'textarea') {
-      const text = f.type === 'text'
-        ? `Antwort ${f.name} – ü ñ 中 ع`
-        : `Erste Zeile für ${f.name}\nZweite Zeile mit "Anführung" und <b>kein HTML</b>`;
-      await page.fill(`#f-${f.name}`, text);
-      expected.push({ name: f.name, label: f.label, value: text });
-    } else if (f.type === 'files') {
-      await page.setInputFiles(`#f-${f.name}`, attachment);
-    }
-  }
-  return expected;
-}
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'form-test-'));
   fs.mkdirSync(artifacts, { recursive: true });
   keyDir = fs.mkdtempSync(path.join(artifacts, 'keys-'));
-  bin = path.join(tmp, 'bin');
-  go(['build', '-o', path.join(bin, 'dropbox'), './dropbox']);
-  go(['build', '-o', path.join(bin, 'keytool'), './keytool']);
+  bin = buildTools(tmp);
   browser = await launch();
 });
 
@@ -168,7 +94,7 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, to t
         assert.equal(limit, 25 * MiB, `${label}: the form's limit`);
         const attachment = { name: `Beweis ${lang} ü.bin`, mimeType: 'application/octet-stream', buffer: crypto.randomBytes(limit) };
         if (javaScriptEnabled) assert.deepEqual(await axeViolations(page), [], `${label}: axe on the empty form`);
-        const expected = await answer(page, def, attachment);
+        const expected = await fillForm(page, def, attachment);
         const shot = `form-${lang}-${procedure}-${javaScriptEnabled ? 'js' : 'nojs'}`;
         if (lang === 'de') await page.screenshot({ path: path.join(artifacts, `${shot}.png`), fullPage: true });
 
