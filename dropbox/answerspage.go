@@ -537,9 +537,10 @@ func (s *server) morePage(c echo.Context) (err error) {
 	return s.showAnswers(c, site, http.StatusOK, p)
 }
 
-// moreErrors are the page's words for a form's refusals; any other is more_failed.
+// moreErrors are the page's words for a form's refusals; any other is more_failed (a text too
+// long among them: too_large speaks of files).
 var moreErrors = map[string]string{
-	"busy": "busy", "too_large": "too_large", "answer_too_long": "too_large", "answers_too_long": "too_large",
+	"busy": "busy", "too_large": "too_large",
 }
 
 // followUp turns a follow-up form just read into the submission to encrypt, inside the form's

@@ -519,8 +519,9 @@ func TestTheAnswersPageTakesMoreAtExactly25MiB(t *testing.T) {
 	}
 }
 
-// Every step of the page, refused or done, leaves in the log only counts under "answers": no
-// codename, nothing derived from it, no answer's id.
+// Every step of the page, refused or done, leaves in the log only counts: under "answers", and a
+// follow-up under "upload" like any submission; no codename, nothing derived from it, no
+// answer's id.
 func TestTheAnswersPageLeavesNoCodenameInTheLog(t *testing.T) {
 	s := startServerWithSite(t, answersSiteFS, manyChecks)
 	codename, keys := aCodename(t)
@@ -534,7 +535,7 @@ func TestTheAnswersPageLeavesNoCodenameInTheLog(t *testing.T) {
 	s.postPage(t, pageURL+"/delete", c)
 	s.check(t, pageURL, "text/plain", "codename="+codename.Digits())
 	logs := s.log()
-	if !strings.Contains(logs, `"answers_2xx":4`) || !strings.Contains(logs, `"answers_4xx":2`) {
+	if !strings.Contains(logs, `"answers_2xx":3`) || !strings.Contains(logs, `"answers_4xx":2`) || !strings.Contains(logs, `"upload_2xx":1`) {
 		t.Errorf("the counts:\n%s", logs)
 	}
 	for _, secret := range []string{codename.Digits(), codename.Digits()[:20], codename.String()[:11], keys.TokenText(), keys.Lookup, keys.AnswerPass, keys.Case, id} {
@@ -591,6 +592,40 @@ func TestSizesAndFileNamesAsThePageGivesThem(t *testing.T) {
 	} {
 		if got := contentDisposition(name); got != want {
 			t.Errorf("contentDisposition(%q) =\n%s, want\n%s", name, got, want)
+		}
+	}
+}
+
+// The pages the drop box fills in are not served as they are: a GET of result.html (or of a
+// form's receipt or error page) is a 404, while answers.json and the pages around stay served.
+func TestPagesTheDropBoxFillsInAreNotServedRaw(t *testing.T) {
+	site := fstest.MapFS{
+		"index.html":                           {Data: []byte("<p>start</p>")},
+		"de/answers/kok/index.html":            {Data: []byte("<p>the page</p>")},
+		"de/forms/kok-complaints/index.html":   {Data: []byte("<p>the form</p>")},
+		"de/forms/kok-complaints/receipt.html": {Data: []byte(ReceiptPlaceholder + CodenamePlaceholder)},
+		"de/forms/kok-complaints/error.html":   {Data: []byte(ErrorPlaceholder)},
+	}
+	for k, v := range answersSiteFS {
+		site[k] = v
+	}
+	s := startServerWithSite(t, site, nil)
+	for path, want := range map[string]int{
+		"/de/answers/kok/result.html":           http.StatusNotFound,
+		"/de/forms/kok-complaints/receipt.html": http.StatusNotFound,
+		"/de/forms/kok-complaints/error.html":   http.StatusNotFound,
+		"/de/answers/kok/answers.json":          http.StatusOK,
+		"/de/answers/kok/":                      http.StatusOK,
+		"/de/forms/kok-complaints/":             http.StatusOK,
+	} {
+		resp, err := http.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == http.StatusNotFound && bytes.Contains(body, []byte("PLACEHOLDER"))) {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
 		}
 	}
 }

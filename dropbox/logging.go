@@ -53,6 +53,10 @@ type alertKey struct {
 // routeKind names a route for the log: which page, form or way of sending is not its business.
 func routeKind(route string) string {
 	switch {
+	case strings.HasSuffix(route, "/more"):
+		// A follow-up sent without JavaScript is an upload like any other: counted apart, the
+		// hour's uploads would tell how many of the day's new spool files are follow-ups.
+		return "upload"
 	case strings.HasPrefix(route, "/api/v1/orgs/:org/answers"):
 		return "answers"
 	case strings.HasPrefix(route, "/api/v1/orgs/"):

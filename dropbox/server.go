@@ -322,7 +322,7 @@ func siteHandler(files fs.FS, defaultLang string) http.Handler {
 			name = "."
 		}
 		info, err := fs.Stat(files, name)
-		if hidden(name) {
+		if hidden(name) || filledIn(name) {
 			err = fs.ErrNotExist // a dotfile is never part of the built site, even in a --site folder
 		}
 		if err == nil && info.IsDir() {
@@ -334,6 +334,20 @@ func siteHandler(files fs.FS, defaultLang string) http.Handler {
 		}
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// filledIn reports whether name is a page the drop box fills in (a form's receipt and error page,
+// an answers page's result): served as it is, it would show its placeholders or template syntax,
+// and a form on it would post without the page's script.
+func filledIn(name string) bool {
+	dir, file := path.Split(name)
+	switch file {
+	case "receipt.html", "error.html":
+		return strings.Contains(dir, "/forms/")
+	case "result.html":
+		return strings.Contains(dir, "/answers/")
+	}
+	return false
 }
 
 // hidden reports whether any element of the path starts with a dot.

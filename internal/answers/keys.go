@@ -41,6 +41,9 @@ func Derive(c Codename, org string) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
+	// K opens everything; the raw passphrase and case bytes live on only as their text. Go
+	// strings cannot be wiped, so the no-JS path's copies end with the request (docs/threat-model.md).
+	defer clear(k)
 	token, err := hkdf.Key(sha256.New, k, nil, infoMailbox, TokenSize)
 	if err != nil {
 		return nil, err
@@ -53,13 +56,16 @@ func Derive(c Codename, org string) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{
+	keys := &Keys{
 		Org:        org,
 		Token:      token,
 		Lookup:     lookup(token),
 		AnswerPass: base64.RawURLEncoding.EncodeToString(pass),
 		Case:       hex.EncodeToString(caseID),
-	}, nil
+	}
+	clear(pass)
+	clear(caseID)
+	return keys, nil
 }
 
 // stretch is K: the only slow step, and the one an attacker with the lookup must repeat per guess.

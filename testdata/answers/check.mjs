@@ -104,7 +104,10 @@ const broken = [
   ['a byte other than zero in the padding', answer(ok, 'Hallo', { tail: [] }).map((b, i, a) => (i === a.length - 1 ? 1 : b)), /other than zero/],
   ['a byte after the padding', answer(ok, 'Hallo', { tail: [0] }), /after the padding/],
   ['padding cut short', answer(ok, 'Hallo').subarray(0, 4095), /ends inside its padding/],
+  ['a header that starts with a byte order mark', answer(`\uFEFF${JSON.stringify(ok)}`, 'Hallo', { pad: 4096 }), /not valid JSON/],
 ];
+// A text that starts with a byte order mark keeps it, as Go's reader keeps it.
+check(read(answer({ ...ok, text: 8 }, '\uFEFFHallo')).text === '\uFEFFHallo', 'a byte order mark at the start of the text was dropped');
 for (const [what, raw, reason] of broken) {
   let got = 'read';
   try { readAnswer(raw); } catch (err) { got = err.message; }

@@ -25,7 +25,9 @@ export function paddedSize(n) {
   return [4096, 16384, 65536, 262144].find((b) => n <= b) ?? Math.ceil(n / 1048576) * 1048576;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a byte order mark is a character like any other, as Go reads it (kept in a text,
+// refused before a header's JSON), never silently dropped.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const refuse = (why) => { throw new Error(why); };
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v) => Number.isSafeInteger(v) && v >= 0;
