@@ -28,7 +28,7 @@ func readForm(r io.Reader, boundary string, def *formDef, mem *plainSet) (*submi
 		byName[def.Fields[i].Name] = &def.Fields[i]
 	}
 	values := map[string]string{}
-	sub := &submission.Submission{Procedure: def.Procedure, Lang: def.Lang}
+	sub := &submission.Submission{Procedure: def.Procedure, Lang: def.Lang, EncryptedBy: "server"}
 	var bodies []*chunks
 	tail, err := mem.block(0)
 	if err != nil {

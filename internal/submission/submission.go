@@ -43,6 +43,10 @@ type Submission struct {
 	Lang        string       `json:"lang"`
 	Fields      []Field      `json:"fields"`
 	Attachments []Attachment `json:"attachments"`
+	// EncryptedBy says where the plaintext was encrypted: "browser" (the form's script) or
+	// "server" (the drop box, for a form sent without JavaScript); empty in older submissions.
+	// The case register counts the two channels by it (docs/register.md).
+	EncryptedBy string `json:"encrypted_by,omitempty"`
 	// Followup is reserved for pseudonymous follow-up; version 1 writers leave it out and
 	// readers keep it as it is.
 	Followup json.RawMessage `json:"followup,omitempty"`

@@ -175,6 +175,7 @@ for (const s of scenarios) {
         const followup = JSON.parse(fs.readFileSync(path.join(cases, id, 'followups', filed[0], 'submission.json'), 'utf8'));
         assert.equal(followup.procedure, 'follow-up');
         assert.equal(followup.lang, s.lang);
+        assert.equal(followup.encrypted_by, javaScriptEnabled ? 'browser' : 'server', `${label}: where the follow-up was encrypted`);
         assert.deepEqual(followup.fields.map((f) => [f.name, f.value]), [['more', s.more]], `${label}: the follow-up's text`);
         assert.equal(followup.attachments.length, 1);
         const attached = fs.readdirSync(path.join(cases, id, 'followups', filed[0], 'attachments'));

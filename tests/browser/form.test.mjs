@@ -162,6 +162,7 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, to t
         const got = JSON.parse(fs.readFileSync(path.join(cases, id, 'submission.json'), 'utf8'));
         assert.equal(got.procedure, procedure, label);
         assert.equal(got.lang, lang, label);
+        assert.equal(got.encrypted_by, javaScriptEnabled ? 'browser' : 'server', `${label}: where it was encrypted`);
         assert.deepEqual(got.fields, expected, `${label}: fields`);
         assert.equal(got.attachments.length, 1, `${label}: attachments`);
         assert.equal(got.attachments[0].name, attachment.name, `${label}: attachment name`);

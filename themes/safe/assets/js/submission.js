@@ -59,7 +59,7 @@ export async function buildSubmission(header, files) {
     bodies.push(bytes);
   }
   const { procedure, lang, fields, ...rest } = header;
-  const head = new TextEncoder().encode(MAGIC + JSON.stringify({ procedure, lang, fields, attachments, ...rest }) + '\n');
+  const head = new TextEncoder().encode(MAGIC + JSON.stringify({ procedure, lang, fields, attachments, encrypted_by: 'browser', ...rest }) + '\n');
   if (head.length - MAGIC.length > MAX_HEADER) {
     bodies.forEach((b) => b.fill(0));
     throw failure('answersTooLong');
