@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { repo, artifacts, launch, buildTools, keygen, startDropbox, fillForm, axeViolations } from './lib.mjs';
-import { parseCodename, newCodename, group } from '../../themes/safe/assets/js/codename.js';
+import { parseCodename, newCodename, group, deriveKeys } from '../../themes/safe/assets/js/codename.js';
 
 let tmp, keyDir, bin, browser, staff, box;
 const ORGS = ['kok', 'mk-act', 'kinderrechtencoalitie'];
@@ -273,4 +273,50 @@ test('every answers page with everything it loads is at most 70 KiB brotli-compr
   rows.sort((a, b) => b.total - a.total);
   console.log(`# answers pages: heaviest ${rows[0].page} ${rows[0].total} B (${rows[0].parts}); lightest ${rows.at(-1).page} ${rows.at(-1).total} B`);
   for (const r of rows) assert.ok(r.total <= 70 * 1024, `${r.page} loads ${r.total} B brotli, over 70 KiB`);
+});
+
+test('a complaint stored but whose answer was lost, sent again, gives the codename inside both copies', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const url = `${box.origin}/en/forms/kok-complaints/`;
+  const def = await (await fetch(`${url}form.json`)).json();
+  await page.goto(url);
+  await fillForm(page, def, { name: 'a.bin', mimeType: 'application/octet-stream', buffer: crypto.randomBytes(1000) });
+  const bodies = [];
+  // The first try reaches the drop box and is stored, but its answer never reaches the page.
+  await page.route('**/api/v1/orgs/kok/submissions', async (route) => {
+    bodies.push(route.request().postDataBuffer());
+    await route.fetch();
+    await route.abort('connectionreset');
+  });
+  const before = new Set(fs.existsSync(box.spool('kok')) ? fs.readdirSync(box.spool('kok')) : []);
+  await page.click('form.complaint button[type=submit]');
+  await page.waitForSelector('#form-retry:not([hidden])', { timeout: 60_000 });
+  // Busy once, then through: the retry and the try after it send the very same bytes.
+  await page.unroute('**/api/v1/orgs/kok/submissions');
+  await page.route('**/api/v1/orgs/kok/submissions', async (route) => {
+    bodies.push(route.request().postDataBuffer());
+    if (bodies.length === 2) await route.fulfill({ status: 503, body: '{}' });
+    else await route.continue();
+  });
+  await page.click('#form-retry');
+  await page.waitForFunction(() => document.getElementById('form-status').dataset.state === 'error', null, { timeout: 30_000 });
+  await page.click('form.complaint button[type=submit]');
+  await page.waitForSelector('#receipt:not([hidden])', { timeout: 60_000 });
+  const shown = parseCodename(await page.textContent('#codename')).digits;
+  assert.equal(bodies.length, 3);
+  assert.ok(bodies[1].equals(bodies[0]) && bodies[2].equals(bodies[0]), 'every try sent the same ciphertext');
+  const cases = path.join(tmp, 'cases-retry');
+  keytool('decrypt', '--key', staff.kok.key, '--passphrase-file', staff.kok.pass, '--in', box.spool('kok'), '--out', cases);
+  const stored = fs.readdirSync(box.spool('kok')).filter((f) => f.endsWith('.pgp') && !before.has(f));
+  assert.equal(stored.length, 2, 'the lost first try and the retry are both stored');
+  const keys = await deriveKeys(shown, 'kok');
+  for (const f of stored) {
+    const id = f.replace(/\.pgp$/, '');
+    const folder = fs.existsSync(path.join(cases, id)) ? path.join(cases, id) : null;
+    assert.ok(folder, `case ${id}`);
+    const followup = JSON.parse(fs.readFileSync(path.join(folder, 'followup.json'), 'utf8'));
+    assert.equal(followup.case, keys.case, `${id} carries the codename on the receipt`);
+  }
+  await context.close();
 });

@@ -62,35 +62,43 @@ function start(form) {
     return true;
   };
 
-  // Kept in memory only, for a retry after a lost connection: the ciphertext and the codename
-  // whose followup value is inside it, so that the receipt shows the codename that arrived.
-  let sending = null;
+  // Kept in memory only until a receipt is shown. The codename is drawn once for this page: every
+  // try sends the same one, so the receipt always shows the codename inside what arrived, even
+  // when an earlier try was stored but its answer lost. The ciphertext is kept for a retry of
+  // the same bytes, and dropped when the person changes the form, so that what they send is what
+  // the form shows.
+  let drawn;
+  let ciphertext = null;
+  form.addEventListener('input', () => { ciphertext = null; });
+  form.addEventListener('change', () => { ciphertext = null; });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!form.reportValidity() || !checkSize()) return;
     ui.send.disabled = true;
     ui.retry.hidden = true;
     try {
-      if (!sending) {
+      if (drawn === undefined) {
         show('busy', msg('encrypting')); // the codename's stretching: about 0.1 s, longer on a slow phone
-        const drawn = await drawCodename(form.dataset.org);
+        drawn = await drawCodename(form.dataset.org);
+      }
+      if (!ciphertext) {
         show('busy', msg('reading'));
         const plaintext = await buildPlaintext(form, fields, files(), drawn && drawn.followup);
         show('busy', msg('encrypting'));
         try {
-          const ciphertext = await encryptTo(plaintext, JSON.parse(form.dataset.keys));
-          sending = { ciphertext, codename: drawn && drawn.digits };
+          ciphertext = await encryptTo(plaintext, JSON.parse(form.dataset.keys));
         } finally {
           plaintext.fill(0);
         }
       }
-      const id = await upload(form.dataset.endpoint, sending.ciphertext, (loaded, total) => {
+      const id = await upload(form.dataset.endpoint, ciphertext, (loaded, total) => {
         show('busy', msg('uploading').replace('{percent}', Math.floor((100 * loaded) / total)));
         ui.progress.max = total;
         ui.progress.value = loaded;
       });
-      const { codename } = sending;
-      sending = null;
+      const codename = drawn && drawn.digits;
+      drawn = undefined;
+      ciphertext = null;
       showReceipt(id, codename);
     } catch (err) {
       console.error(err); // stays on this device: helps someone helping the person
@@ -105,7 +113,9 @@ function start(form) {
         field.querySelector('input, textarea').focus();
       } else {
         show('error', err.kind ? msg(err.kind) : msg('failed'));
-        sending = null; // a new try is a new complaint, with a new codename
+        // Busy or full: nothing was kept, and the same bytes may go later. Refused or failed:
+        // encrypt again next time (the codename stays the same).
+        if (err.kind !== 'busy' && err.kind !== 'full') ciphertext = null;
       }
     }
   });
