@@ -41,7 +41,7 @@ const followUpProcedure = "follow-up"
 // answersPage is result.html's data, as docs/answers.md lists it.
 type answersPage struct {
 	Codename string // in groups of five, for the hidden fields; "" when none was accepted
-	Error    string // "", char, length, check, busy, failed, too_large, more_failed
+	Error    string // "", char, length, check, busy, failed, too_large, more_failed, more_empty
 	ErrPos   int    // char: the position, counting characters from 1
 	ErrChar  string // char: the character typed there
 	ErrCount int    // length: how many digits were typed
@@ -487,7 +487,7 @@ func decimalSize(n int64) string {
 // max_plain_forms place and an upload place, the body limit, the same limits per field), its
 // attachments at most 25 MiB together as the forms', and stored as a submission of the procedure
 // "follow-up" with the codename's case. Text or at least one file is needed: an empty follow-up
-// is refused with a 400 and .Error "more_failed".
+// is refused with a 400 and .Error "more_empty".
 func (s *server) morePage(c echo.Context) (err error) {
 	org, site, err := s.answersPageOf(c)
 	if err != nil {
@@ -556,7 +556,7 @@ func (s *server) followUp(c echo.Context, org *organisation, sub *submission.Sub
 		return nil, &formError{status: http.StatusBadRequest, key: p.Error, detail: "the codename does not parse"}
 	}
 	if sub.Fields[0].Value == "" && len(sub.Attachments) == 0 {
-		p.Error = "more_failed"
+		p.Error = "more_empty"
 		return nil, &formError{status: http.StatusBadRequest, key: p.Error, detail: "neither text nor a file"}
 	}
 	if sub.TotalSize(answers.MaxAttachmentBytes) < 0 {

@@ -473,7 +473,7 @@ func TestTheAnswersPageSendsMoreToTheCase(t *testing.T) {
 	}{
 		{"a typo", []morePart{{name: "codename", value: codename.Digits()[:25]}, {name: "more", value: "x"}}, http.StatusBadRequest, "length"},
 		{"no codename", []morePart{{name: "more", value: "x"}}, http.StatusBadRequest, "length"},
-		{"nothing to send", []morePart{{name: "codename", value: codename.String()}, {name: "more", value: " \r\n "}, {name: "files", file: "", data: nil}}, http.StatusBadRequest, "more_failed"},
+		{"nothing to send", []morePart{{name: "codename", value: codename.String()}, {name: "more", value: " \r\n "}, {name: "files", file: "", data: nil}}, http.StatusBadRequest, "more_empty"},
 	} {
 		code, page := s.postMore(t, tc.parts...)
 		if sh := readShown(t, page); code != tc.status || sh.err != tc.err || sh.sent != "" {

@@ -80,7 +80,20 @@ test('without JavaScript: the page reads fully and the quick exit is a plain lin
   // The language list is a <details>: it opens without script.
   await page.click('.languages summary');
   assert.ok(await page.isVisible('.languages a[hreflang="de"]'));
+  // The help says what the quick exit does here: without a script it cannot touch the back button.
+  assert.ok(await page.isVisible('#quick-exit-help .when-nojs'), 'the help without JavaScript');
+  assert.ok(!(await page.isVisible('#quick-exit-help .when-js')), 'the help promises what only the script does');
   await Promise.all([page.waitForURL(EXIT), page.click('#quick-exit')]);
   assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('with JavaScript: the quick exit help says it takes the page out of the back button', async () => {
+  const ctx = await newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${origin}/de/procedures/kok-complaints/`);
+  await page.waitForFunction(() => document.documentElement.classList.contains('js'));
+  assert.ok(await page.isVisible('#quick-exit-help .when-js'), 'the help with JavaScript');
+  assert.ok(!(await page.isVisible('#quick-exit-help .when-nojs')), 'the help says JavaScript is off');
   await ctx.close();
 });

@@ -200,6 +200,10 @@ function start(form) {
   ui.more.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!ui.more.reportValidity() || !checkFiles()) return;
+    if (ui.moreText.value.trim() === '' && ui.moreFiles.files.length === 0) {
+      show(ui.moreStatus, 'error', msg('moreEmpty')); // as the drop box refuses it without JavaScript
+      return;
+    }
     ui.moreSend.disabled = true;
     try {
       show(ui.moreStatus, 'busy', msg('reading'));

@@ -3,6 +3,8 @@
 // the link still leaves, as a normal link.
 (function () {
   "use strict";
+  // The page says what the quick exit does; with this script it does more (main.css, .when-js).
+  document.documentElement.classList.add("js");
   var link = document.getElementById("quick-exit");
   if (!link) return;
   var target = link.href;
