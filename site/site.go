@@ -17,6 +17,7 @@ import (
 
 //go:generate go run ./configcheck --config ../config.toml
 //go:generate go tool hugo --source .. --destination site/public --cleanDestinationDir --minify --panicOnWarning --printI18nWarnings --printPathWarnings
+//go:generate cp public/en/procedures.json rules/data/procedures.json
 
 // all: because before the first build public/ holds only its .gitignore, and Go refuses to embed
 // a folder with nothing but dotfiles; Files hides them again.
