@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/safe-complaints/dropbox/site/rules"
 	"io"
 	"io/fs"
 	"mime"
@@ -59,8 +60,8 @@ Ready-made answers, in all 12 languages of the site, for the usual steps:
   --template received                     we have your message and are working on it
   --template contact-soon --days N        we will get back to you within N working days
   --template outcome-coming               we looked into it; the outcome follows soon
-They speak to a child when the complaint came through a children's procedure (child-...), and
-to an adult otherwise (--audience changes it). With --text as well, your words follow the
+They speak to a child when the complaint came through a procedure whose pages speak to children
+(the site's rules, which keytool carries), and to an adult otherwise (--audience changes it). With --text as well, your words follow the
 ready-made text.`,
 		Example: `  keytool reply --cases ~/cases --case 0123456789abcdef0123456789abcdef --out /media/usb/outbox --template received
   keytool reply --cases ~/cases --case 0123456789abcdef0123456789abcdef --out /media/usb/outbox --template contact-soon --days 3
@@ -193,15 +194,29 @@ func openCase(cases, id string) (string, *answers.Followup, *submission.Submissi
 	return caseDir, fu, &sub, nil
 }
 
+// procedureAudience is whom a procedure's pages speak to (adults or children), from the rules the
+// site wrote and keytool carries: a ready-made answer speaks to the person as the pages did.
+func procedureAudience(slug string) (string, error) {
+	r, err := rules.Procedures()
+	if err != nil {
+		return "", fmt.Errorf("%w; or say whom the answer speaks to with --audience adults or --audience children", err)
+	}
+	p, ok := r.Procedure(slug)
+	if !ok {
+		return "", fmt.Errorf("the procedure %q is not among the procedures keytool was built with; say whom the answer speaks to with --audience adults or --audience children", slug)
+	}
+	return p.Audience, nil
+}
+
 // answerText is the ready-made text, if any, followed by the staff's own words.
 func answerText(cmd *cobra.Command, opts replyOptions, caseDir, lang string, sub *submission.Submission) (string, error) {
 	var parts []string
 	if opts.template != "" {
 		audience := opts.audience
 		if audience == "" {
-			audience = "adults"
-			if strings.HasPrefix(sub.Procedure, "child-") {
-				audience = "children"
+			var err error
+			if audience, err = procedureAudience(sub.Procedure); err != nil {
+				return "", err
 			}
 		}
 		t, err := renderTemplate(opts.template, lang, audience, opts.days)
