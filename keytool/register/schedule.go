@@ -3,6 +3,8 @@ package register
 import (
 	"fmt"
 	"time"
+
+	"github.com/safe-complaints/dropbox/site/rules"
 )
 
 // Line is one step of a case's timeline: a step of its procedure, or a follow-up the person
@@ -38,7 +40,7 @@ func (l Line) Met() bool { return !l.Done.IsZero() && !l.Due.IsZero() && !l.Done
 // applies reports whether a step is on the case's path. A choice the register does not know
 // (an older form, an answer left out) puts the step on it: a deadline shown once too often is
 // better than one hidden.
-func applies(s Step, choices map[string]string) bool {
+func applies(s rules.Step, choices map[string]string) bool {
 	if s.If == nil {
 		return true
 	}
@@ -48,7 +50,7 @@ func applies(s Step, choices map[string]string) bool {
 
 // Timeline is a case's steps: its procedure's, in the order of the procedure's page, each with
 // its due day and when it was done, then the follow-ups the person sent.
-func Timeline(p *Procedure, c Case) ([]Line, error) {
+func Timeline(p *rules.Procedure, c Case) ([]Line, error) {
 	done := map[string]Done{}
 	for _, d := range c.Steps {
 		if d.Submission == "" {
