@@ -25,6 +25,8 @@ import (
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
+	"github.com/safe-complaints/dropbox/keytool/register"
+	"github.com/safe-complaints/dropbox/site/rules"
 )
 
 // maxAttachments bounds what one submission may make keytool write: twice the drop box's
@@ -45,6 +47,7 @@ type decryptOptions struct {
 	clean          bool
 	config         []string
 	environment    string
+	register       string
 }
 
 func newDecryptCmd() *cobra.Command {
@@ -71,7 +74,17 @@ While a submission is decrypted, its plaintext is written to CASES/.partial-<id>
 and becomes CASES/<id>/ only after the integrity check at the end. If keytool is stopped
 midway (killed, a crash, a pulled drive), that folder stays behind with plaintext that was
 never checked. The next run removes every CASES/.partial-* folder first, before it asks for
-the passphrase; --clean removes them and does nothing else.`,
+the passphrase; --clean removes them and does nothing else.
+
+Once the case folders are written, each new case is entered in the case register, an SQLite
+file (--register, CASES/register.sqlite unless you say otherwise), which keytool cases and
+keytool case read: its id, procedure, language, whether the form's script or the drop box
+encrypted it, the day it arrived and the form's choices that decide its path (never names,
+contact details or what the person wrote). A follow-up is entered as a step of its first
+complaint's case. The day it arrived is the spool file's modification day (UTC), which the
+drop box sets: copy the spool with its times (cp -p, rsync -t). Entering twice is harmless,
+and if the register could not be written, the case folders are kept all the same: run the same
+command again, and it enters what the register lacks.`,
 		Example: `  keytool decrypt --key /media/keys/ana-weber.key.asc --in /media/usb/spool/kok --out /media/usb/cases
   keytool decrypt --key ana.key.asc --in /media/usb/spool/kok --out cases --config config.toml
   keytool decrypt --key ana.key.asc --passphrase-file /dev/shm/pass --in spool-copy --out cases
@@ -88,6 +101,7 @@ the passphrase; --clean removes them and does nothing else.`,
 	f.StringVar(&opts.out, "out", "", "the folder for the case folders (made if missing)")
 	f.StringSliceVar(&opts.config, "config", nil, "the site's config.toml (and the staff public keys it lists), to name the organisation of each submission your key does not open")
 	f.StringVar(&opts.environment, "environment", config.Environment(), "with --config: read config/<environment>/params.toml over it, as the drop box does (default $HUGO_ENVIRONMENT)")
+	f.StringVar(&opts.register, "register", "", "the case register to enter new cases in (default CASES/register.sqlite; made if missing)")
 	f.BoolVar(&opts.clean, "clean", false, "only remove the unfinished case folders (.partial-*) an interrupted run left in --out")
 	cmd.MarkFlagRequired("out")
 	return cmd
@@ -219,6 +233,13 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 		fmt.Fprintf(cmd.OutOrStdout(), "Also in %s, not submissions, left alone: %s\n", opts.in, strings.Join(others, ", "))
 	}
 	var problems []string
+	registerPath := opts.register
+	if registerPath == "" {
+		registerPath = filepath.Join(opts.out, "register.sqlite")
+	}
+	if err := enterInRegister(cmd.OutOrStdout(), registerPath, opts.out, entries, cases); err != nil {
+		problems = append(problems, fmt.Sprintf("the case register %s was not brought up to date (%v); the case folders are written all the same: once that is fixed, run this keytool decrypt again, which enters what the register lacks", registerPath, err))
+	}
 	if len(notRead) > 0 {
 		problems = append(problems, fmt.Sprintf("%s in %s %s like submissions but could not be read as one", count(len(notRead), "entry"), opts.in, plural(len(notRead), "looks", "look")))
 	}
@@ -521,4 +542,127 @@ func printResults(w io.Writer, results []result, total int) {
 	if n := counts[notReadStatus]; n > 0 {
 		fmt.Fprintf(w, "%s %s like submissions but %s not read\n", count(n, "entry"), plural(n, "looks", "look"), plural(n, "was", "were"))
 	}
+}
+
+// enterInRegister enters in the register every submission of the spool copy that has its case
+// folder in out and is not in the register yet: first the cases, then the follow-ups filed in
+// their threads. It reads what it enters from the folders, not from this run's decryption, so a
+// run after a failed one enters what that one left out. A follow-up kept alone (its first
+// complaint not here) waits until a run files it in its case.
+func enterInRegister(w io.Writer, path, out string, entries []spool.Entry, cases *caseIndex) error {
+	rs, err := loadRules()
+	if err != nil {
+		return err
+	}
+	reg, created, err := register.OpenOrCreate(path)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	have, err := reg.IDs()
+	if err != nil {
+		return err
+	}
+	var newCases, newFollowups, waiting, unfiled int
+	var failed []string
+	for _, followups := range []bool{false, true} {
+		for _, e := range entries {
+			if have[e.ID] {
+				continue
+			}
+			where, first := e.ID, ""
+			if filed, ok := cases.filed[e.ID]; ok {
+				where, first = filed, strings.SplitN(filepath.ToSlash(filed), "/", 2)[0]
+			} else if _, err := os.Stat(filepath.Join(out, e.ID, orphanFile)); err == nil {
+				if followups {
+					waiting++
+				}
+				continue
+			}
+			if followups != (first != "") {
+				continue
+			}
+			c, err := registerEntry(rs, e, filepath.Join(out, where))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // not decrypted: failed, or not ours
+			}
+			added := false
+			if err == nil && first == "" {
+				if added, err = reg.AddCase(c); added {
+					newCases++
+				}
+			} else if err == nil {
+				c.FollowUpOf = first
+				if added, err = reg.AddFollowUp(c); added {
+					newFollowups++
+				}
+			}
+			if errors.Is(err, register.ErrNotFound) {
+				unfiled++ // its first complaint's case came from another spool copy, before the register
+				continue
+			}
+			if err != nil {
+				failed = append(failed, fmt.Sprintf("%s: %v", e.ID, err))
+			}
+		}
+	}
+	made := ""
+	if created {
+		made = " (made now)"
+	}
+	fmt.Fprintf(w, "Case register %s%s: %s and %s entered", path, made, count(newCases, "new case"), count(newFollowups, "follow-up"))
+	if waiting > 0 {
+		fmt.Fprintf(w, "; %s kept alone wait%s for %s first complaint", count(waiting, "follow-up"), plural(waiting, "s", ""), plural(waiting, "its", "their"))
+	}
+	if unfiled > 0 {
+		fmt.Fprintf(w, "; %s not entered: %s first complaint is not in the register (decrypt its spool copy again with --register to enter it)", count(unfiled, "follow-up"), plural(unfiled, "its", "their"))
+	}
+	fmt.Fprintln(w, ".")
+	if len(failed) > 0 {
+		return fmt.Errorf("%s not entered: %s", count(len(failed), "submission"), strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// registerEntry is what the register keeps of the submission in dir: ids, procedure, language,
+// channel, day of arrival and the form's choices that decide its path, nothing the person wrote.
+func registerEntry(rs *rules.Rules, e spool.Entry, dir string) (register.Case, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "submission.json"))
+	if err != nil {
+		return register.Case{}, err
+	}
+	var sub submission.Submission
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		return register.Case{}, fmt.Errorf("%s: %w", filepath.Join(dir, "submission.json"), err)
+	}
+	fi, err := os.Stat(e.Path)
+	if err != nil {
+		return register.Case{}, err
+	}
+	c := register.Case{ID: e.ID, Procedure: sub.Procedure, Lang: sub.Lang, Channel: "unknown", Arrived: register.Day(fi.ModTime().UTC())}
+	if sub.EncryptedBy == "browser" || sub.EncryptedBy == "server" {
+		c.Channel = sub.EncryptedBy
+	}
+	p, ok := rs.Procedure(sub.Procedure)
+	if !ok {
+		return c, nil // kept with its slug; keytool case says the procedure is unknown to it
+	}
+	c.Organisation = p.Organisation
+	for _, s := range p.Steps {
+		if s.If == nil {
+			continue
+		}
+		for _, f := range sub.Fields {
+			if f.Name != s.If.Field {
+				continue
+			}
+			if v, ok := p.Choice(f.Name, f.Value); ok {
+				if c.Choices == nil {
+					c.Choices = map[string]string{}
+				}
+				c.Choices[f.Name] = v
+			}
+		}
+	}
+	return c, nil
 }

@@ -165,8 +165,8 @@ func TestDecryptFilesFollowupsIntoTheFirstComplaintsCase(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != plain+" "+first {
-		t.Errorf("the cases folder holds %v; want only the first complaint's case and the one without a codename", names)
+	if strings.Join(names, " ") != plain+" "+first+" register.sqlite" {
+		t.Errorf("the cases folder holds %v; want only the first complaint's case, the one without a codename and the case register", names)
 	}
 
 	// followup.json: exactly what keytool reply needs, readable by staff only.

@@ -1,6 +1,6 @@
 // Command keytool is what staff run on their offline computer: make a key, look at keys and
-// messages, decrypt a copy of the drop box's spool into readable case folders, and write
-// encrypted answers to complaints sent with a codename.
+// messages, decrypt a copy of the drop box's spool into readable case folders, write
+// encrypted answers to complaints sent with a codename, and keep the case register's deadlines.
 package main
 
 import (
@@ -33,6 +33,6 @@ writes an encrypted answer into an outbox folder, which goes back to the server.
 	root.SetIn(in)
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newKeygenCmd(), newShowCmd(), newInspectCmd(), newDecryptCmd(), newReplyCmd())
+	root.AddCommand(newKeygenCmd(), newShowCmd(), newInspectCmd(), newDecryptCmd(), newReplyCmd(), newCasesCmd(), newCaseCmd())
 	return root
 }
