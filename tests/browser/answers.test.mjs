@@ -340,3 +340,47 @@ test('a complaint stored but whose answer was lost, sent again, gives the codena
   }
   await context.close();
 });
+
+test('a follow-up takes 25 MiB of files, with and without JavaScript; one byte more is refused and nothing is sent', async () => {
+  const MiB = 1 << 20;
+  const cases = path.join(tmp, 'cases-limit');
+  for (const javaScriptEnabled of [true, false]) {
+    const label = javaScriptEnabled ? 'with JavaScript' : 'without JavaScript';
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    const codename = newCodename();
+    await open(page, `${box.origin}/en/answers/kok/`, group(codename), javaScriptEnabled);
+    const more = page.locator(javaScriptEnabled ? '#answers-more' : 'form[action$="/more"]');
+    const limit = 25 * MiB;
+    if (javaScriptEnabled) {
+      assert.equal(Number(await page.getAttribute('#answers-open', 'data-max-bytes')), limit, 'the page\'s limit');
+      // One byte over: refused on the device, nothing posted.
+      const posted = [];
+      page.on('request', (r) => { if (r.method() === 'POST') posted.push(r.url()); });
+      await more.locator('input[type=file]').setInputFiles({ name: 'over.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(limit + 1) });
+      await more.locator('textarea[name=more]').fill('too much');
+      await more.locator('[type=submit]').click();
+      await page.waitForFunction(() => document.getElementById('answers-more-status').dataset.state === 'error', null, { timeout: 30_000 });
+      assert.deepEqual(posted, [], `${label}: a follow-up over the limit was sent`);
+    }
+    const exact = crypto.randomBytes(limit);
+    await more.locator('input[type=file]').setInputFiles({ name: 'exact.bin', mimeType: 'application/octet-stream', buffer: exact });
+    await more.locator('textarea[name=more]').fill(`at the limit ${label}`);
+    let sent;
+    if (javaScriptEnabled) {
+      await more.locator('[type=submit]').click();
+      await page.waitForFunction(() => /[0-9a-f]{32}/.test(document.getElementById('answers-more-status').textContent), null, { timeout: 120_000 });
+      sent = (await page.textContent('#answers-more-status')).match(/[0-9a-f]{32}/)[0];
+    } else {
+      await Promise.all([page.waitForNavigation({ timeout: 120_000 }), more.locator('[type=submit]').click()]);
+      sent = (await mainText(page)).match(/[0-9a-f]{32}/)?.[0];
+    }
+    assert.ok(sent, `${label}: the follow-up of exactly 25 MiB was taken`);
+    keytool('decrypt', '--key', staff.kok.key, '--passphrase-file', staff.kok.pass, '--in', box.spool('kok'), '--out', cases);
+    // Its first complaint is not here: keytool keeps it in a folder of its own, marked.
+    const folder = path.join(cases, sent);
+    const attached = fs.readdirSync(path.join(folder, 'attachments'));
+    assert.equal(sha256(fs.readFileSync(path.join(folder, 'attachments', attached[0]))), sha256(exact), `${label}: 25 MiB, byte for byte`);
+    await context.close();
+  }
+});
