@@ -1,16 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -111,7 +113,7 @@ func runCases(cmd *cobra.Command, opts casesOptions) error {
 	w := cmd.OutOrStdout()
 	if opts.json {
 		if rows == nil {
-			rows = []caseRow{}
+			rows = []*caseRow{}
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -125,10 +127,21 @@ func runCases(cmd *cobra.Command, opts casesOptions) error {
 	return nil
 }
 
-func caseRows(rs *rules.Rules, cases []register.Case, on time.Time) ([]caseRow, error) {
-	var rows []caseRow
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	if a == b {
+		return 0
+	}
+	if a {
+		return 1
+	}
+	return -1
+}
+
+func caseRows(rs *rules.Rules, cases []register.Case, on time.Time) ([]*caseRow, error) {
+	rows := make([]*caseRow, 0, len(cases))
 	for _, c := range cases {
-		row := caseRow{ID: c.ID, Procedure: c.Procedure, Organisation: c.Organisation, Arrived: c.Arrived.Format(time.DateOnly)}
+		row := &caseRow{ID: c.ID, Procedure: c.Procedure, Organisation: c.Organisation, Arrived: c.Arrived.Format(time.DateOnly)}
 		p, ok := rs.Procedure(c.Procedure)
 		if !ok {
 			row.Note = "a procedure this keytool does not know"
@@ -157,19 +170,20 @@ func caseRows(rs *rules.Rules, cases []register.Case, on time.Time) ([]caseRow, 
 		}
 		rows = append(rows, row)
 	}
-	// What is due first comes first; then what waits without a due day, the oldest first.
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if a.due.IsZero() != b.due.IsZero() {
-			return !a.due.IsZero()
+	// What is due first comes first, the staff's deadlines before the person's time on one day;
+	// then what waits without a due day, the oldest first.
+	slices.SortFunc(rows, func(a, b *caseRow) int {
+		switch {
+		case a.due.IsZero() != b.due.IsZero():
+			return cmpBool(a.due.IsZero(), b.due.IsZero())
+		case !a.due.Equal(b.due):
+			return a.due.Compare(b.due)
+		case a.OpenUntil != b.OpenUntil:
+			return cmpBool(a.OpenUntil, b.OpenUntil)
+		case a.Arrived != b.Arrived:
+			return strings.Compare(a.Arrived, b.Arrived)
 		}
-		if !a.due.Equal(b.due) {
-			return a.due.Before(b.due)
-		}
-		if a.OpenUntil != b.OpenUntil {
-			return !a.OpenUntil
-		}
-		return a.Arrived < b.Arrived
+		return strings.Compare(a.ID, b.ID)
 	})
 	return rows, nil
 }
@@ -180,9 +194,11 @@ func colour(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 }
 
-func printCases(w io.Writer, rows []caseRow, colour bool) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CASE\tPROCEDURE\tARRIVED\tNEXT STEP\tDUE\tDAYS LEFT")
+func printCases(w io.Writer, rows []*caseRow, colour bool) {
+	// Columns padded by hand rather than by text/tabwriter, which holds every cell of 100,000
+	// rows in memory; the coloured column is the last, so its escape codes upset no alignment.
+	table := make([][6]string, 0, len(rows)+1)
+	table = append(table, [6]string{"CASE", "PROCEDURE", "ARRIVED", "NEXT STEP", "DUE", "DAYS LEFT"})
 	overdue := 0
 	for _, r := range rows {
 		next, due, left := r.NextStep, r.Due, "-"
@@ -196,7 +212,7 @@ func printCases(w io.Writer, rows []caseRow, colour bool) {
 			due = "open until " + due
 		}
 		if r.DaysLeft != nil {
-			left = fmt.Sprint(*r.DaysLeft)
+			left = strconv.Itoa(*r.DaysLeft)
 			switch {
 			case r.Overdue:
 				overdue++
@@ -209,15 +225,30 @@ func printCases(w io.Writer, rows []caseRow, colour bool) {
 				left += " (passed)"
 			}
 		}
-		// The coloured column is the last, so its escape codes do not upset the alignment.
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Procedure, r.Arrived, next, due, left)
+		table = append(table, [6]string{r.ID, r.Procedure, r.Arrived, next, due, left})
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "%s", count(len(rows), "open case"))
+	var width [5]int
+	for _, row := range table {
+		for i := range width {
+			width[i] = max(width[i], utf8.RuneCountInString(row[i]))
+		}
+	}
+	bw := bufio.NewWriter(w)
+	spaces := strings.Repeat(" ", slices.Max(width[:])+2)
+	for _, row := range table {
+		for i, cell := range row[:5] {
+			bw.WriteString(cell)
+			bw.WriteString(spaces[:width[i]-utf8.RuneCountInString(cell)+2])
+		}
+		bw.WriteString(row[5])
+		bw.WriteByte('\n')
+	}
+	fmt.Fprintf(bw, "%s", count(len(rows), "open case"))
 	if overdue > 0 {
-		fmt.Fprintf(w, ", %d overdue", overdue)
+		fmt.Fprintf(bw, ", %d overdue", overdue)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintln(bw)
+	bw.Flush()
 }
 
 // stepIDs lists a procedure's step ids, for an error that says which are valid.

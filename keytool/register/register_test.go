@@ -217,9 +217,17 @@ func TestAForeignOrDamagedFileIsRefusedAndLeftAsItIs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Open refuses the file, or (for damage it cannot see from the header) the first change.
+			change := func(r *Register, err error) error {
+				if err == nil {
+					_, err = r.AddCase(kokCase(t, idB, "2026-12-23"))
+					r.Close()
+				}
+				return err
+			}
 			for _, open := range []func(string) error{
-				func(p string) error { r, err := Open(p); closeIf(r); return err },
-				func(p string) error { r, _, err := OpenOrCreate(p); closeIf(r); return err },
+				func(p string) error { return change(Open(p)) },
+				func(p string) error { r, _, err := OpenOrCreate(p); return change(r, err) },
 			} {
 				err := open(path)
 				if err == nil {
@@ -238,11 +246,5 @@ func TestAForeignOrDamagedFileIsRefusedAndLeftAsItIs(t *testing.T) {
 				t.Errorf("beside it: %v", left)
 			}
 		})
-	}
-}
-
-func closeIf(r *Register) {
-	if r != nil {
-		r.Close()
 	}
 }

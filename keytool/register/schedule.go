@@ -51,21 +51,24 @@ func applies(s rules.Step, choices map[string]string) bool {
 // Timeline is a case's steps: its procedure's, in the order of the procedure's page, each with
 // its due day and when it was done, then the follow-ups the person sent.
 func Timeline(p *rules.Procedure, c Case) ([]Line, error) {
-	done := map[string]Done{}
-	for _, d := range c.Steps {
-		if d.Submission == "" {
-			done[d.Step] = d
+	// A case has a few steps: looking them up one by one is quicker than a map.
+	done := func(id string) (Done, bool) {
+		for _, d := range c.Steps {
+			if d.Step == id && d.Submission == "" {
+				return d, true
+			}
 		}
+		return Done{}, false
 	}
-	var lines []Line
+	lines := make([]Line, 0, len(p.Steps)+len(c.Steps))
 	for _, s := range p.Steps {
-		d, isDone := done[s.ID]
+		d, isDone := done(s.ID)
 		l := Line{Step: s.ID, Title: s.Title, Stage: s.Stage, Applies: isDone || applies(s, c.Choices), Done: d.Day, Result: d.Result}
 		if dl := s.Deadline; dl != nil {
 			l.ByPerson, l.Guideline = dl.By == "person", dl.Guideline
 			from := c.Arrived
 			if dl.From != "arrival" && dl.From != "" {
-				f, ok := done[dl.From]
+				f, ok := done(dl.From)
 				from = f.Day
 				if !ok {
 					l.After = dl.From

@@ -44,12 +44,20 @@ func Regions() []string {
 	return codes
 }
 
-// calendar is one region's holidays, computed once per year: cal computes every holiday of
-// the list for each day it is asked about, too slow for a register of 100,000 cases.
+// calendar is one region's days off that are not weekends, computed once for the years 2000 to
+// 2100: cal computes every holiday of the list for each day it is asked about, too slow for a
+// register of 100,000 cases. After it is made, a calendar is only read.
 type calendar struct {
 	holidays []*cal.Holiday
-	mu       sync.Mutex
-	years    map[int]map[time.Time]bool // year → the days off that are not weekends
+	years    [lastYear - firstYear + 1]yearOff
+}
+
+const firstYear, lastYear = 2000, 2100
+
+// yearOff is one year's public holidays on weekdays, by day of the year (1 to 366).
+type yearOff struct {
+	off  [367]bool
+	days []int // the same, in order
 }
 
 var (
@@ -67,44 +75,51 @@ func calendarOf(region string) (*calendar, error) {
 	if !ok {
 		return nil, fmt.Errorf("no public holidays known for the region %q (keytool knows %s); the region comes from the organisation in the site's config.toml", region, strings.Join(Regions(), ", "))
 	}
-	c := &calendar{holidays: hols, years: map[int]map[time.Time]bool{}}
+	c := &calendar{holidays: hols}
+	for y := firstYear; y <= lastYear; y++ {
+		c.years[y-firstYear] = computeYear(hols, y)
+	}
 	calendars[region] = c
 	return c, nil
 }
 
-// off returns the weekdays of year that are public holidays: the day a holiday is observed,
-// which for England's bank holidays is the substitute Monday or Tuesday when it falls on a
-// weekend.
-func (c *calendar) off(year int) map[time.Time]bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if days, ok := c.years[year]; ok {
-		return days
-	}
-	days := map[time.Time]bool{}
-	for _, h := range c.holidays {
+// computeYear finds the weekdays of year that are public holidays: the day a holiday is
+// observed, which for England's bank holidays is the substitute Monday or Tuesday when it falls
+// on a weekend.
+func computeYear(hols []*cal.Holiday, year int) yearOff {
+	var y yearOff
+	for _, h := range hols {
 		// A holiday of the year before or after may be observed in this one (New Year's Day on a
 		// Saturday, observed on Friday 31 December, as cal allows).
-		for _, y := range []int{year - 1, year, year + 1} {
-			_, obs := h.Calc(y)
+		for _, from := range []int{year - 1, year, year + 1} {
+			_, obs := h.Calc(from)
 			if obs.IsZero() || obs.Year() != year {
 				continue
 			}
-			d := Day(obs)
-			if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
-				days[d] = true
+			if wd := obs.Weekday(); wd != time.Saturday && wd != time.Sunday && !y.off[obs.YearDay()] {
+				y.off[obs.YearDay()] = true
+				y.days = append(y.days, obs.YearDay())
 			}
 		}
 	}
-	c.years[year] = days
-	return days
+	sort.Ints(y.days)
+	return y
+}
+
+// year returns a year's days off, computed now for a year outside 2000 to 2100.
+func (c *calendar) year(y int) *yearOff {
+	if y >= firstYear && y <= lastYear {
+		return &c.years[y-firstYear]
+	}
+	off := computeYear(c.holidays, y)
+	return &off
 }
 
 func (c *calendar) isWorkday(d time.Time) bool {
 	if wd := d.Weekday(); wd == time.Saturday || wd == time.Sunday {
 		return false
 	}
-	return !c.off(d.Year())[d]
+	return !c.year(d.Year()).off[d.YearDay()]
 }
 
 // IsWorkday reports whether day is a working day in region: not a Saturday, a Sunday or a
@@ -170,8 +185,8 @@ func WorkdaysBetween(a, b time.Time, region string) (int, error) {
 	}
 	n := weekdaysAfter(a, b)
 	for y := a.Year(); y <= b.Year(); y++ {
-		for d := range c.off(y) {
-			if d.After(a) && !d.After(b) {
+		for _, yd := range c.year(y).days {
+			if (y > a.Year() || yd > a.YearDay()) && (y < b.Year() || yd <= b.YearDay()) {
 				n--
 			}
 		}

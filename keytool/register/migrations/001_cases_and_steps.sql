@@ -41,5 +41,7 @@ CREATE TABLE steps (
 	CHECK (submission IS NULL OR step = 'follow-up')
 ) STRICT;
 
+CREATE INDEX steps_of_case ON steps (case_id);
+
 -- A procedure's step is done once; follow-ups come as often as the person writes.
 CREATE UNIQUE INDEX steps_once ON steps (case_id, step) WHERE submission IS NULL;
