@@ -22,6 +22,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver: keytool stays one static binary
+
+	"github.com/safe-complaints/dropbox/site/rules"
 )
 
 // ApplicationID is PRAGMA application_id of every register ("SCRg"): a file without it is
@@ -67,7 +69,7 @@ const (
 )
 
 // FollowUp is the step a follow-up submission is recorded as in its first complaint's case.
-const FollowUp = "follow-up"
+const FollowUp = rules.ReservedStep
 
 // ErrNotFound is returned for a case id the register does not hold.
 var ErrNotFound = errors.New("no such case in the register")

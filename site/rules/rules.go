@@ -20,6 +20,10 @@ import (
 //go:embed all:data
 var data embed.FS
 
+// ReservedStep is the step the case register records a follow-up submission as (keytool/register):
+// no procedure's step may take it.
+const ReservedStep = "follow-up"
+
 // Version is the version of procedures.json this package reads.
 const Version = 1
 
@@ -121,6 +125,9 @@ func (p *Procedure) check() error {
 	for _, s := range p.Steps {
 		if s.ID == "" || done[s.ID] {
 			return fmt.Errorf("step %q: an empty or repeated id", s.ID)
+		}
+		if s.ID == ReservedStep {
+			return fmt.Errorf("step %q: the id is the register's, for follow-ups sent with a codename; name the step otherwise", s.ID)
 		}
 		if d := s.Deadline; d != nil {
 			if !done[d.From] {

@@ -133,6 +133,7 @@ func TestParseRefuses(t *testing.T) {
 		{"an unknown unit", `{"version": 1, "procedures": [{"slug": "x", "steps": [
 			{"id": "a", "deadline": {"count": 1, "unit": "weeks", "from": "arrival", "by": "staff"}}]}]}`, "unit"},
 		{"a repeated id", `{"version": 1, "procedures": [{"slug": "x", "steps": [{"id": "a"}, {"id": "a"}]}]}`, "repeated"},
+		{"the register's own step", `{"version": 1, "procedures": [{"slug": "x", "steps": [{"id": "follow-up"}]}]}`, "the register's"},
 		{"an if without its choice", `{"version": 1, "procedures": [{"slug": "x", "steps": [
 			{"id": "a", "if": {"field": "f", "value": "yes"}}], "choices": {"f": {"no": ["No"]}}}]}`, "f=yes"},
 		{"one label for two values", `{"version": 1, "procedures": [{"slug": "x", "steps": [],
