@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/safe-complaints/dropbox/site/rules"
+	"github.com/safe-complaints/dropbox/keytool/register"
 	"io"
 	"io/fs"
 	"mime"
@@ -33,6 +33,7 @@ type replyOptions struct {
 	template           string
 	days               int
 	audience           string
+	step, register     string           // the step this answer is, recorded in the case register
 	now                func() time.Time // the day of the answer: time.Now but in tests
 }
 
@@ -65,6 +66,7 @@ They speak to a child when the complaint came through a procedure whose pages sp
 ready-made text.`,
 		Example: `  keytool reply --cases ~/cases --case 0123456789abcdef0123456789abcdef --out /media/usb/outbox --template received
   keytool reply --cases ~/cases --case 0123456789abcdef0123456789abcdef --out /media/usb/outbox --template contact-soon --days 3
+  keytool reply --cases ~/cases --case 0123456789abcdef0123456789abcdef --out /media/usb/outbox --template received --step formal-acknowledgement
   keytool reply --cases ~/cases --case 0123456789abcdef0123456789abcdef --out /media/usb/outbox --text answer.txt --attach decision.pdf
   keytool reply --cases ~/cases --case 0123456789abcdef0123456789abcdef --out /media/usb/outbox    # opens $EDITOR`,
 		Args: cobra.NoArgs,
@@ -81,6 +83,8 @@ ready-made text.`,
 	f.StringVar(&opts.lang, "lang", "", "the answer's language (default: the complaint's)")
 	f.StringVar(&opts.template, "template", "", "a ready-made answer: "+strings.Join(templateNames, ", "))
 	f.IntVar(&opts.days, "days", 0, "with --template contact-soon: within how many working days you will get back to the person")
+	f.StringVar(&opts.step, "step", "", "record in the case register that this answer is that step of the procedure (keytool case ID lists them), done today")
+	f.StringVar(&opts.register, "register", "", "with --step: the case register (default: CASES/register.sqlite, as keytool decrypt makes it)")
 	f.StringVar(&opts.audience, "audience", "", "with --template: speak to adults or children (default: children for a children's procedure)")
 	cmd.MarkFlagRequired("cases")
 	cmd.MarkFlagRequired("case")
@@ -95,6 +99,14 @@ func runReply(cmd *cobra.Command, opts replyOptions) error {
 	caseDir, fu, sub, err := openCase(opts.cases, opts.caseID)
 	if err != nil {
 		return err
+	}
+	// The step is checked before anything is written, and recorded after the answer is.
+	var reg *register.Register
+	if opts.step != "" {
+		if reg, err = registerForStep(opts, sub.Procedure); err != nil {
+			return err
+		}
+		defer reg.Close()
 	}
 	lang := opts.lang
 	if lang == "" {
@@ -132,7 +144,43 @@ func runReply(cmd *cobra.Command, opts replyOptions) error {
 	// The mailbox's folder name is left out: it is what the server files the answer under.
 	fmt.Fprintf(cmd.OutOrStdout(), "Wrote the answer (%s, %s of text, %s) to %s.\nWhat was sent is in %s.\nTake %s to the server and import it there with dropbox replies import.\n",
 		lang, count(len(text), "byte"), count(len(attachments), "attachment"), filepath.Join(opts.out, fu.Org, "…", filepath.Base(path)), final, opts.out)
+	if reg != nil {
+		on := today()
+		if err := reg.RecordStep(opts.caseID, opts.step, on, "", "reply"); err != nil {
+			return fmt.Errorf("the answer was written, but the case register did not take the step: %w; record it with keytool case %s --step %s --day %s --register %s", err, opts.caseID, opts.step, on.Format(time.DateOnly), reg.Path())
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Recorded in the case register: %s done on %s.\n", opts.step, on.Format(time.DateOnly))
+	}
 	return nil
+}
+
+// registerForStep opens the case register and checks that step is a step of the case's
+// procedure, before the answer is written.
+func registerForStep(opts replyOptions, procedure string) (*register.Register, error) {
+	rs, err := loadRules()
+	if err != nil {
+		return nil, err
+	}
+	p, ok := rs.Procedure(procedure)
+	if !ok {
+		return nil, fmt.Errorf("--step: the procedure %q is not among those keytool was built with; answer without --step", procedure)
+	}
+	if _, ok := p.Step(opts.step); !ok {
+		return nil, fmt.Errorf("--step: %s has no step %q; its steps are %s", p.Slug, opts.step, stepIDs(p))
+	}
+	path := opts.register
+	if path == "" {
+		path = filepath.Join(opts.cases, "register.sqlite")
+	}
+	reg, err := openRegister(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := reg.Get(opts.caseID); err != nil {
+		reg.Close()
+		return nil, fmt.Errorf("--step: case %s is not in the register %s: %w", opts.caseID, path, err)
+	}
+	return reg, nil
 }
 
 func checkTemplateFlags(cmd *cobra.Command, opts replyOptions) error {
@@ -197,7 +245,7 @@ func openCase(cases, id string) (string, *answers.Followup, *submission.Submissi
 // procedureAudience is whom a procedure's pages speak to (adults or children), from the rules the
 // site wrote and keytool carries: a ready-made answer speaks to the person as the pages did.
 func procedureAudience(slug string) (string, error) {
-	r, err := rules.Procedures()
+	r, err := loadRules()
 	if err != nil {
 		return "", fmt.Errorf("%w; or say whom the answer speaks to with --audience adults or --audience children", err)
 	}

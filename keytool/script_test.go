@@ -22,8 +22,15 @@ import (
 // TestScripts runs the command-line scripts in testdata/script: keygen, decrypt into the
 // register, cases, case with its steps, and close.
 func TestScripts(t *testing.T) {
+	// An absolute folder: keytool runs in this process and changes its working folder while a
+	// script's command runs, and the scripts run side by side, so a relative path read meanwhile
+	// (the next script's file) would be looked up in another script's folder.
+	dir, err := filepath.Abs(filepath.Join("testdata", "script"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
-		Dir: filepath.Join("testdata", "script"),
+		Dir: dir,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"keytool":    scriptKeytool,
 			"submission": scriptSubmission,
