@@ -263,6 +263,10 @@ func TestNothingOfACaseButCounts(t *testing.T) {
 		if name == HTMLFile {
 			text = htmlText(t, files[name])
 		}
+		// The check reads the charts' text too: their axes and the counts at the bars.
+		if name == HTMLFile && (!strings.Contains(text, " Feb ") || !strings.Contains(text, " <5 ") || !strings.Contains(text, " 15 ")) {
+			t.Errorf("the page's text misses the charts':\n%s", text)
+		}
 		for _, n := range smallNumbers(text) {
 			t.Errorf("%s says %q, a number from 1 to 4", name, n)
 		}
