@@ -22,8 +22,14 @@ import (
 // TestScripts runs the command-line scripts in testdata/script: keygen, decrypt into the
 // register, cases, case with its steps, and close.
 func TestScripts(t *testing.T) {
+	// Absolute: the scripts run in parallel, and scriptKeytool changes the working folder while
+	// testscript opens the next script.
+	dir, err := filepath.Abs(filepath.Join("testdata", "script"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
-		Dir: filepath.Join("testdata", "script"),
+		Dir: dir,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"keytool":    scriptKeytool,
 			"submission": scriptSubmission,
