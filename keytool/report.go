@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,11 +26,10 @@ type reportOptions struct {
 	year     int
 	out      string
 	register string
-	now      func() time.Time // time.Now but in tests
 }
 
 func newReportCmd() *cobra.Command {
-	opts := reportOptions{now: time.Now}
+	var opts reportOptions
 	cmd := &cobra.Command{
 		Use:   "report --year YEAR --out FOLDER [--register FILE]",
 		Short: "Write the yearly anonymised report from the case register",
@@ -51,7 +49,7 @@ and the median working days taken. A count below 5 (other than 0) is shown as "f
 shown, and a figure from which such a count could be worked out is not shown either, so that
 nobody can be recognised.`,
 		Example: `  keytool report --year 2026 --out /media/usb/report-2026
-  keytool report --year 2026 --register /media/usb/cases/register.sqlite --out report-2026`,
+  keytool report --year 2026 --register cases/register.sqlite --out report-2026`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReport(cmd.OutOrStdout(), opts)
@@ -60,14 +58,14 @@ nobody can be recognised.`,
 	f := cmd.Flags()
 	f.IntVar(&opts.year, "year", 0, "the year of the report: the complaints that arrived in it")
 	f.StringVar(&opts.out, "out", "", "the folder to write the report into: new or empty (made if missing)")
-	f.StringVar(&opts.register, "register", "register.sqlite", "the case register")
+	f.StringVar(&opts.register, "register", defaultRegister, "the case register (CASES/register.sqlite, made by keytool decrypt)")
 	cmd.MarkFlagRequired("year")
 	cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 func runReport(out io.Writer, opts reportOptions) error {
-	now := opts.now()
+	now := today()
 	if opts.year < firstReportYear || opts.year > now.Year() {
 		return fmt.Errorf("--year %d: give a year from %d to %d", opts.year, firstReportYear, now.Year())
 	}
