@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/safe-complaints/dropbox/keytool/register"
 )
@@ -27,8 +28,9 @@ func TestCasesColoursOverdueOnATerminalAndSaysItAlways(t *testing.T) {
 }
 
 // bigRegister makes a register of n open cases, a third of each procedure, with a step done in
-// half of them, in one transaction (keytool's own would take one each).
-func bigRegister(b *testing.B, n int) string {
+// half of them, in one transaction (keytool's own would take one each), over years years from
+// 2024 on.
+func bigRegister(b *testing.B, n, years int) string {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "register.sqlite")
 	reg, _, err := register.OpenOrCreate(path)
@@ -53,7 +55,7 @@ func bigRegister(b *testing.B, n int) string {
 	for i := range n {
 		p := procs[i%3]
 		id := fmt.Sprintf("%032x", i)
-		arrived := fmt.Sprintf("%04d-%02d-%02d", 2024+i%3, 1+i%12, 1+i%28)
+		arrived := fmt.Sprintf("%04d-%02d-%02d", 2024+i%years, 1+i%12, 1+i%28)
 		if _, err := tx.Exec(`INSERT INTO cases (id, organisation, procedure, lang, channel, arrived, choices) VALUES (?, ?, ?, 'de', 'browser', ?, ?)`, id, p.org, p.slug, arrived, p.choices); err != nil {
 			b.Fatal(err)
 		}
@@ -71,7 +73,7 @@ func bigRegister(b *testing.B, n int) string {
 
 // BenchmarkCases100k is keytool cases on a register of 100,000 open cases (issue 12: under 1 s).
 func BenchmarkCases100k(b *testing.B) {
-	path := bigRegister(b, 100_000)
+	path := bigRegister(b, 100_000, 3)
 	b.ResetTimer()
 	for b.Loop() {
 		root := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
@@ -85,10 +87,28 @@ func BenchmarkCases100k(b *testing.B) {
 // BenchmarkCase100k is keytool case ID on the same register: opening it (with SQLite's
 // quick_check) dominates.
 func BenchmarkCase100k(b *testing.B) {
-	path := bigRegister(b, 100_000)
+	path := bigRegister(b, 100_000, 3)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, _, err := keytool("case", fmt.Sprintf("%032x", 4242), "--register", path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReport100k is keytool report for a year of 100,000 cases (issue 12: under 1 s):
+// reading them from the register, their timelines and working days, and writing the report.
+func BenchmarkReport100k(b *testing.B) {
+	path := bigRegister(b, 100_000, 1)
+	saved := today
+	defer func() { today = saved }()
+	today = func() time.Time { return time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC) }
+	b.ResetTimer()
+	for b.Loop() {
+		out := filepath.Join(b.TempDir(), "report")
+		root := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
+		root.SetArgs([]string{"report", "--year", "2024", "--out", out, "--register", path})
+		if err := root.Execute(); err != nil {
 			b.Fatal(err)
 		}
 	}

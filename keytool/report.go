@@ -6,9 +6,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/safe-complaints/dropbox/keytool/register"
 	"github.com/safe-complaints/dropbox/keytool/report"
 	"github.com/safe-complaints/dropbox/site/rules"
 )
@@ -19,8 +21,88 @@ const firstReportYear = 2000
 // loadReportCases reads from the register the cases that arrived in year, as the report takes
 // them: plain facts, no ids and no text.
 var loadReportCases = func(registerPath string, year int) ([]report.Case, error) {
-	return nil, errors.New("the case register is not built yet")
+	rs, err := loadRules()
+	if err != nil {
+		return nil, err
+	}
+	reg, err := openRegister(registerPath)
+	if err != nil {
+		return nil, err
+	}
+	defer reg.Close()
+	cases, err := reg.CasesArrivedIn(year)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]report.Case, 0, len(cases))
+	for _, c := range cases {
+		rc, err := reportCase(rs, c)
+		if err != nil {
+			return nil, fmt.Errorf("case %s: %w", c.ID, err)
+		}
+		out = append(out, rc)
+	}
+	return out, nil
 }
+
+// reportCase is what the report counts of a case: its procedure, channel and day, the choice of
+// contact where the procedure asks, its outcome, whether it was appealed, and each step with a
+// deadline or done: when due, when done, and the working days it took from its clock's start.
+// No id, no language, nothing the person wrote.
+func reportCase(rs *rules.Rules, c register.Case) (report.Case, error) {
+	rc := report.Case{Procedure: c.Procedure, Organisation: c.Organisation, Channel: c.Channel, Arrived: c.Arrived, Outcome: c.CloseReason}
+	p, known := rs.Procedure(c.Procedure)
+	if !known {
+		return rc, nil // counted, under "other", without steps: this keytool does not know them
+	}
+	if options, asks := p.Choices[contactField]; asks {
+		if v, ok := c.Choices[contactField]; ok {
+			if _, known := options[v]; known {
+				wanted := v == "yes"
+				rc.ContactWanted = &wanted
+			}
+		}
+	}
+	for _, d := range c.Steps {
+		if d.Result != "" && d.Submission == "" {
+			rc.Outcome = d.Result // an outcome (upheld, not upheld) says more than how the case closed
+		}
+		if d.Step == "appeal" && d.Submission == "" {
+			rc.Appealed = true
+		}
+	}
+	lines, err := register.Timeline(p, c)
+	if err != nil {
+		return rc, err
+	}
+	done := map[string]time.Time{"arrival": c.Arrived}
+	for _, l := range lines {
+		if l.Submission == "" && !l.Done.IsZero() {
+			done[l.Step] = l.Done
+		}
+	}
+	for _, l := range lines {
+		s, ok := p.Step(l.Step)
+		if l.Submission != "" || !ok || (l.Due.IsZero() && l.Done.IsZero()) {
+			continue
+		}
+		step := report.Step{ID: l.Step, Due: l.Due, Done: l.Done, WorkingDays: -1}
+		if s.Deadline != nil {
+			step.By = s.Deadline.By
+			if start, started := done[s.Deadline.From]; started && !l.Done.IsZero() {
+				if step.WorkingDays, err = register.WorkdaysBetween(start, l.Done, p.Region); err != nil {
+					return rc, err
+				}
+			}
+		}
+		rc.Steps = append(rc.Steps, step)
+	}
+	return rc, nil
+}
+
+// contactField is the form field by which a person asks to be contacted (KOK's form); a
+// procedure whose rules name it among their choices asks it.
+const contactField = "contact-wanted"
 
 type reportOptions struct {
 	year     int
