@@ -32,7 +32,7 @@ var loadReportCases = func(registerPath string, year int) ([]report.Case, error)
 	defer reg.Close()
 	cases, err := reg.CasesArrivedIn(year)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", registerPath, err)
 	}
 	out := make([]report.Case, 0, len(cases))
 	for _, c := range cases {
@@ -160,7 +160,7 @@ func runReport(out io.Writer, opts reportOptions) error {
 	}
 	cases, err := loadReportCases(opts.register, opts.year)
 	if err != nil {
-		return fmt.Errorf("%s: %w", opts.register, err)
+		return err
 	}
 	if err := report.Write(opts.out, opts.year, cases, procs, now); err != nil {
 		return err
