@@ -61,6 +61,9 @@ type figure struct {
 	Count                   int     // a count; for a share or a median, how many cases it is of
 	Value                   float64 // a share in per cent, or a median
 	State                   state
+	// smallPart marks a share whose part, or the rest, is a count from 1 to 4: shown with its
+	// count it would give that small count away (3 of 7 met is 43 %).
+	smallPart bool
 }
 
 // group is figures that add up to a total that is shown too: if only one of them were hidden,
@@ -302,7 +305,9 @@ func compute(year int, cases []Case, procs *rules.Rules, now time.Time) *figures
 		if due > 0 {
 			pct = percent(t.met[id], due)
 		}
-		f.add(figure{Section: secDeadline, Procedure: d.procedure.Slug, Key: id + "/met-percent", Kind: share, Count: due, Value: pct})
+		met, missed := t.met[id], due-t.met[id]
+		small := func(n int) bool { return n > 0 && n < minShown }
+		f.add(figure{Section: secDeadline, Procedure: d.procedure.Slug, Key: id + "/met-percent", Kind: share, Count: due, Value: pct, smallPart: small(met) || small(missed)})
 		f.add(figure{Section: secDeadline, Procedure: d.procedure.Slug, Key: id + "/median-working-days", Kind: median, Count: len(t.days[id]), Value: medianOf(t.days[id])})
 	}
 	return f
@@ -348,7 +353,7 @@ func medianOf(days []int) float64 {
 }
 
 // suppress hides what could point to a person: a count from 1 to 4 is "fewer than 5"; a share
-// or median of fewer than 5 cases is not shown; and where a group adds up to a total, one hidden
+// or median of fewer than 5 cases is not shown, nor a share whose part or rest is 1 to 4; and where a group adds up to a total, one hidden
 // figure alone could be worked out from the rest, so another is hidden with it, the smallest,
 // until no group has exactly one.
 func (f *figures) suppress() {
@@ -357,7 +362,7 @@ func (f *figures) suppress() {
 		switch {
 		case fig.Kind != count && fig.Count == 0:
 			fig.State = none
-		case fig.Kind != count && fig.Count < minShown:
+		case fig.Kind != count && fig.Count < minShown, fig.smallPart:
 			fig.State = hidden
 		case fig.Kind == count && fig.Count > 0 && fig.Count < minShown:
 			fig.State = small

@@ -12,7 +12,7 @@ import (
 
 // Why figures are missing, in the words of every file.
 const (
-	whySmall = `A count below 5 (other than 0) is shown as "fewer than 5", and a share or a median of fewer than 5 cases is not shown, so that nobody can be recognised.`
+	whySmall = `A count below 5 (other than 0) is shown as "fewer than 5", and a share or a median of fewer than 5 cases is not shown, nor a share that would give a small count away, so that nobody can be recognised.`
 	whyMore  = `Where such a count could be worked out from the others (a total less the rest), one more figure is not shown either.`
 	noPerson = `The report holds no personal data and no free text from any complaint: only counts, shares and durations.`
 )

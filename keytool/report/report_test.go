@@ -562,3 +562,31 @@ func TestEmptyYear(t *testing.T) {
 		t.Errorf("summary:\n%s", files[SummaryFile])
 	}
 }
+
+// A share of enough cases is still hidden when the part met, or the part missed, is 1 to 4: 3 of
+// 7 met (43 %) beside "7 due" would give the 3 away. 0 missed (100 %) is no small count.
+func TestAShareDoesNotGiveASmallPartAway(t *testing.T) {
+	d := func(s string) time.Time { return dayOf(t, s) }
+	contact := func(met bool) Case {
+		done := d("2026-09-08")
+		if !met {
+			done = d("2026-09-14")
+		}
+		return Case{Procedure: "kok-complaints", Channel: "browser", Arrived: d("2026-09-07"), ContactWanted: yes(),
+			Steps: []Step{{ID: "contact", Due: d("2026-09-10"), Done: done, WorkingDays: 1}}}
+	}
+	for _, tc := range []struct {
+		met, missed int
+		want        string
+	}{{3, 4, "not shown"}, {7, 3, "not shown"}, {5, 5, "50%"}, {8, 0, "100%"}} {
+		var cases []Case
+		for i := range tc.met + tc.missed {
+			cases = append(cases, contact(i < tc.met))
+		}
+		f := compute(testYear, cases, procedures(t), testNow)
+		f.suppress()
+		if got := f.get("deadline", "kok-complaints", "contact/met-percent").text(); !strings.HasPrefix(got, strings.TrimSuffix(tc.want, "%")) {
+			t.Errorf("%d met, %d missed: the share reads %q, want %q", tc.met, tc.missed, got, tc.want)
+		}
+	}
+}
