@@ -14,9 +14,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/safe-complaints/dropbox/keytool/register"
 	"github.com/safe-complaints/dropbox/site/rules"
 )
 
@@ -282,6 +284,24 @@ func TestProceduresJSON(t *testing.T) {
 		w.Organisation, w.Region = got.Organisation, got.Region
 		if !reflect.DeepEqual(got, w) {
 			t.Errorf("procedures.json, %s:\n%+v\nthe content says:\n%+v", w.Slug, got, w)
+		}
+	}
+}
+
+// Every procedure's working days can be counted: its region (its own holidays, else its
+// organisation's) is one whose public holidays the case register knows.
+func TestEveryProcedureHasHolidaysTheRegisterKnows(t *testing.T) {
+	raw, err := fs.ReadFile(site(t).fsys, "en/procedures.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rules.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Procedures {
+		if _, err := register.Due(time.Date(2026, 12, 23, 0, 0, 0, 0, time.UTC), 3, register.WorkingDays, p.Region); err != nil {
+			t.Errorf("%s: %v; give the procedure holidays: with a region the register knows, or add the region to keytool/register/workdays.go", p.Slug, err)
 		}
 	}
 }
