@@ -660,21 +660,7 @@ func (r *Register) OpenCases() ([]Case, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	steps, err := r.db.Query(`SELECT case_id, step, day, result, recorded_by, submission FROM steps ORDER BY seq`)
-	if err != nil {
-		return nil, err
-	}
-	defer steps.Close()
-	for steps.Next() {
-		id, d, err := scanDone(steps.Scan)
-		if err != nil {
-			return nil, err
-		}
-		if i, ok := index[id]; ok {
-			cases[i].Steps = append(cases[i].Steps, d)
-		}
-	}
-	return cases, steps.Err()
+	return cases, r.withSteps(cases, index)
 }
 
 // CasesArrivedIn returns every first complaint that arrived in year (follow-ups are steps of
@@ -705,21 +691,27 @@ func (r *Register) CasesArrivedIn(year int) ([]Case, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	return cases, r.withSteps(cases, index)
+}
+
+// withSteps fills in the steps of cases (index: id → place in cases), in the order they were
+// recorded, reading the steps table once rather than once per case.
+func (r *Register) withSteps(cases []Case, index map[string]int) error {
 	steps, err := r.db.Query(`SELECT case_id, step, day, result, recorded_by, submission FROM steps ORDER BY seq`)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer steps.Close()
 	for steps.Next() {
 		id, d, err := scanDone(steps.Scan)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if i, ok := index[id]; ok {
 			cases[i].Steps = append(cases[i].Steps, d)
 		}
 	}
-	return cases, steps.Err()
+	return steps.Err()
 }
 
 // choiceCache decodes each distinct choices value once.
