@@ -492,21 +492,11 @@ func (r *Register) RecordStep(caseID, step string, on time.Time, result, by stri
 		return &StepError{fmt.Sprintf("the result %q is not %s or %s", result, Upheld, NotUpheld)}
 	}
 	return r.tx(func(tx *sql.Tx) error {
-		c, err := getCase(tx, caseID)
-		if err != nil {
+		if err := openOn(tx, caseID, on, "record the step in that case"); err != nil {
 			return err
 		}
-		if c.FollowUpOf != "" {
-			return &StepError{fmt.Sprintf("%s is a follow-up of case %s: record the step in that case", caseID, c.FollowUpOf)}
-		}
-		if !c.Closed.IsZero() {
-			return &StepError{fmt.Sprintf("case %s was closed on %s (%s); it takes no more steps", caseID, day(c.Closed), c.CloseReason)}
-		}
-		if Day(on).Before(c.Arrived) {
-			return &StepError{fmt.Sprintf("%s is before the case arrived (%s)", day(on), day(c.Arrived))}
-		}
 		var prev string
-		err = tx.QueryRow(`SELECT day FROM steps WHERE case_id = ? AND step = ? AND submission IS NULL`, caseID, step).Scan(&prev)
+		err := tx.QueryRow(`SELECT day FROM steps WHERE case_id = ? AND step = ? AND submission IS NULL`, caseID, step).Scan(&prev)
 		if err == nil {
 			return &StepError{fmt.Sprintf("the step %s of case %s was recorded already, done on %s", step, caseID, prev)}
 		}
@@ -529,22 +519,31 @@ func (r *Register) CloseCase(caseID string, on time.Time, reason string) error {
 		return &StepError{fmt.Sprintf("%q is not a reason to close a case; use one of %s", reason, strings.Join(CloseReasons, ", "))}
 	}
 	return r.tx(func(tx *sql.Tx) error {
-		c, err := getCase(tx, caseID)
-		if err != nil {
+		if err := openOn(tx, caseID, on, "close that case"); err != nil {
 			return err
 		}
-		if c.FollowUpOf != "" {
-			return &StepError{fmt.Sprintf("%s is a follow-up of case %s: close that case", caseID, c.FollowUpOf)}
-		}
-		if !c.Closed.IsZero() {
-			return &StepError{fmt.Sprintf("case %s was closed already, on %s (%s)", caseID, day(c.Closed), c.CloseReason)}
-		}
-		if Day(on).Before(c.Arrived) {
-			return &StepError{fmt.Sprintf("%s is before the case arrived (%s)", day(on), day(c.Arrived))}
-		}
-		_, err = tx.Exec(`UPDATE cases SET closed = ?, close_reason = ? WHERE id = ?`, day(on), reason, caseID)
+		_, err := tx.Exec(`UPDATE cases SET closed = ?, close_reason = ? WHERE id = ?`, day(on), reason, caseID)
 		return err
 	})
+}
+
+// openOn checks that a change on day on may be made to a case: a first complaint (a follow-up's
+// changes go to its case: instead says what to do there), still open, and arrived by on.
+func openOn(tx *sql.Tx, caseID string, on time.Time, instead string) error {
+	c, err := getCase(tx, caseID)
+	if err != nil {
+		return err
+	}
+	if c.FollowUpOf != "" {
+		return &StepError{fmt.Sprintf("%s is a follow-up of case %s: %s", caseID, c.FollowUpOf, instead)}
+	}
+	if !c.Closed.IsZero() {
+		return &StepError{fmt.Sprintf("case %s was closed on %s (%s); it takes no more steps", caseID, day(c.Closed), c.CloseReason)}
+	}
+	if Day(on).Before(c.Arrived) {
+		return &StepError{fmt.Sprintf("%s is before the case arrived (%s)", day(on), day(c.Arrived))}
+	}
+	return nil
 }
 
 type querier interface {
