@@ -286,6 +286,7 @@ type Entry struct {
 	ID   string
 	Path string
 	Size int64
+	Day  time.Time // the file's modification time: the day it arrived, which Store sets
 }
 
 // List returns the complete submissions in dir, in id order, ignoring anything else (files
@@ -307,7 +308,7 @@ func List(dir string) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{ID: e.Name()[:32], Path: filepath.Join(dir, e.Name()), Size: info.Size()})
+		out = append(out, Entry{ID: e.Name()[:32], Path: filepath.Join(dir, e.Name()), Size: info.Size(), Day: info.ModTime()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
