@@ -22,6 +22,7 @@ import (
 
 	"github.com/safe-complaints/dropbox/internal/answers"
 	"github.com/safe-complaints/dropbox/internal/config"
+	"github.com/safe-complaints/dropbox/internal/export"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
@@ -148,7 +149,9 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 			return err
 		}
 	}
-	keyring, err := loadPrivateKey(cmd, opts)
+	// An export's folder gets a signed receipt: the signing key is unlocked with the others.
+	sign := hasManifest(opts.in)
+	keyring, err := loadPrivateKey(cmd, opts, sign)
 	if err != nil {
 		return err
 	}
@@ -240,6 +243,13 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 	if err := enterInRegister(cmd.OutOrStdout(), registerPath, opts.out, entries, cases); err != nil {
 		problems = append(problems, fmt.Sprintf("the case register %s was not brought up to date (%v); the case folders are written all the same: once that is fixed, run this keytool decrypt again, which enters what the register lacks", registerPath, err))
 	}
+	if sign {
+		if err := writeReceipt(cmd.OutOrStdout(), opts.in, opts.out, keyring); err != nil {
+			problems = append(problems, err.Error())
+		}
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "No receipt: %s has no %s, so it is not a folder dropbox spool export wrote; the drop box deletes a submission only against a receipt for an export.\n", opts.in, export.ManifestName)
+	}
 	if len(notRead) > 0 {
 		problems = append(problems, fmt.Sprintf("%s in %s %s like submissions but could not be read as one", count(len(notRead), "entry"), opts.in, plural(len(notRead), "looks", "look")))
 	}
@@ -258,7 +268,7 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 	return nil
 }
 
-func loadPrivateKey(cmd *cobra.Command, opts decryptOptions) (openpgp.EntityList, error) {
+func loadPrivateKey(cmd *cobra.Command, opts decryptOptions, sign bool) (openpgp.EntityList, error) {
 	keys, err := policy.ReadKeyFile(opts.key)
 	if err != nil {
 		return nil, err
@@ -274,15 +284,15 @@ func loadPrivateKey(cmd *cobra.Command, opts decryptOptions) (openpgp.EntityList
 	}
 	// Unlock only what decrypts: the encryption subkeys (or a primary key that encrypts, as an
 	// old RSA key may). Each unlock runs the key's S2K, Argon2 with 64 MiB for keytool's keys;
-	// the signing primary key is never needed here.
+	// the signing key only when it signs a receipt.
 	var unlock []*packet.PrivateKey
 	for _, e := range keys {
 		for i := range e.Subkeys {
-			if k := e.Subkeys[i].PrivateKey; k != nil && k.Encrypted && k.PubKeyAlgo.CanEncrypt() {
+			if k := e.Subkeys[i].PrivateKey; k != nil && k.Encrypted && (k.PubKeyAlgo.CanEncrypt() || sign && k.PubKeyAlgo.CanSign()) {
 				unlock = append(unlock, k)
 			}
 		}
-		if len(e.Subkeys) == 0 && e.PrivateKey.Encrypted && e.PrivateKey.PubKeyAlgo.CanEncrypt() {
+		if e.PrivateKey.Encrypted && (len(e.Subkeys) == 0 && e.PrivateKey.PubKeyAlgo.CanEncrypt() || sign && e.PrivateKey.PubKeyAlgo.CanSign()) {
 			unlock = append(unlock, e.PrivateKey)
 		}
 	}
