@@ -39,7 +39,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newRepliesCmd())
+	root.AddCommand(newServeCmd(), newRepliesCmd(), newSpoolCmd())
 	return root
 }
 

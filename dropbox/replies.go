@@ -86,7 +86,7 @@ func importOutbox(out io.Writer, conf *config.Config, outbox string, now time.Ti
 	if !info.IsDir() {
 		return fmt.Errorf("%s is not a folder; give the outbox folder keytool reply wrote (--out)", outbox)
 	}
-	if err := sameOwner(conf.Dropbox.Answers); err != nil {
+	if err := sameOwner(conf.Dropbox.Answers, "the answers folder", "dropbox replies import ...", "read and keep what it imports"); err != nil {
 		return err
 	}
 	var rows []importRow
@@ -345,12 +345,11 @@ func sameContent(f *os.File, path string) (bool, error) {
 	}
 }
 
-// sameOwner refuses to import as another user than the one that owns the answers folder, the
-// drop box's: folders made 0700 by another user could not be read by the drop box (every check of
-// that mailbox would fail, unlike a wrong token's), and it reads only its own files without
-// recording the time of the read. A folder that does not exist yet is made by this import.
-func sameOwner(answers string) error {
-	info, err := os.Stat(answers)
+// sameOwner refuses to run as another user than the one that owns dir, the drop box's: files
+// and folders made 0600 or 0700 by another user could not be read by the drop box, and those
+// it made could not be changed by another. A missing dir is made by whoever runs first.
+func sameOwner(dir, what, command, why string) error {
+	info, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -361,5 +360,5 @@ func sameOwner(answers string) error {
 	if !ok || int(st.Uid) == os.Geteuid() {
 		return nil
 	}
-	return fmt.Errorf("the answers folder %s belongs to the user with id %d, and this import runs as id %d; run it as the drop box's own user (for example: sudo -u <that user> dropbox replies import ...), so that the drop box can read and keep what it imports", answers, st.Uid, os.Geteuid())
+	return fmt.Errorf("%s %s belongs to the user with id %d, and this runs as id %d; run it as the drop box's own user (for example: sudo -u <that user> %s), so that the drop box can %s", what, dir, st.Uid, os.Geteuid(), command, why)
 }
