@@ -403,12 +403,14 @@ func sweepAnswers(box string, cutoff time.Time) (int, error) {
 	return deleted, firstErr
 }
 
-// sweepEvery sweeps each organisation's answers now and every interval until stop is closed.
+// sweepEvery sweeps each organisation's answers, and counts the submissions waiting too long for
+// an export, now and every interval until stop is closed.
 func (s *server) sweepEvery(interval time.Duration, stop <-chan struct{}) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		s.sweep(time.Now())
+		s.countUnexported(time.Now())
 		select {
 		case <-tick.C:
 		case <-stop:

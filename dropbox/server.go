@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/safe-complaints/dropbox/internal/config"
+	"github.com/safe-complaints/dropbox/internal/export"
 	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/spool"
 )
@@ -63,6 +65,7 @@ type server struct {
 	inflight   sync.WaitGroup // requests being handled, for a bounded shutdown
 	echo       *echo.Echo
 	checks     *mailboxChecks // reading and deleting answers, server-wide
+	unexported atomic.Int64   // submissions no export copied within unexported_alert, counted hourly
 	// answerPages are the site's answers pages for browsers without JavaScript, parsed at
 	// start, by "<lang>/<org>" (answerspage.go).
 	answerPages map[string]*answersSite
@@ -97,7 +100,7 @@ func newServer(conf *config.Config, orgs []*organisation, files fs.FS, log *slog
 	e.POST("/api/v1/orgs/:org/answers-page/:lang/more", s.morePage)
 	getOrHead := []string{http.MethodGet, http.MethodHead}
 	e.Match(getOrHead, "/healthz", s.health)
-	e.Match(getOrHead, "/*", echo.WrapHandler(siteHandler(files, conf.DefaultLanguage)))
+	e.Match(getOrHead, "/*", s.onionLocation(echo.WrapHandler(siteHandler(files, conf.DefaultLanguage))))
 	s.echo = e
 	return s
 }
@@ -182,7 +185,23 @@ func (s *server) health(c echo.Context) error {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "spool unavailable"})
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	// The count the hourly sweep made, not a new one: anyone may ask, as often as they like.
+	return c.JSON(http.StatusOK, struct {
+		Status     string `json:"status"`
+		Unexported int64  `json:"unexported_too_long"`
+	}{"ok", s.unexported.Load()})
+}
+
+// onionLocation tells Tor Browser, on every page, that the site is also an onion service
+// (onion_location), when the operator serves it on a normal domain too.
+func (s *server) onionLocation(next echo.HandlerFunc) echo.HandlerFunc {
+	if s.cfg.OnionLocation == "" {
+		return next
+	}
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Onion-Location", s.cfg.OnionLocation+c.Request().URL.EscapedPath())
+		return next(c)
+	}
 }
 
 // organisation is the organisation the request's path names, or a 404.
@@ -380,4 +399,23 @@ func notFound(w http.ResponseWriter, files fs.FS, name, defaultLang string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusNotFound)
 	w.Write(page)
+}
+
+// countUnexported counts the submissions that no export has copied and that arrived longer than
+// unexported_alert ago, for the health answer and, when there are any, the log: a count for all
+// organisations together, nothing more.
+func (s *server) countUnexported(now time.Time) {
+	cutoff := now.Add(-s.cfg.UnexportedAlert.Duration)
+	total := 0
+	for _, o := range s.orgs {
+		n, err := export.Waiting(o.spool.Dir(), cutoff)
+		if err != nil {
+			s.alert("spool: could not count the submissions waiting for an export: " + errorKind(err))
+		}
+		total += n
+	}
+	s.unexported.Store(int64(total))
+	if total > 0 {
+		s.journal.alert(slog.LevelWarn, fmt.Sprintf("%d submissions have waited longer than %s for dropbox spool export; export them, and let the staff decrypt them", total, s.cfg.UnexportedAlert.Duration))
+	}
 }

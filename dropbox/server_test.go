@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/safe-complaints/dropbox/internal/config"
+	"github.com/safe-complaints/dropbox/internal/export"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/site"
@@ -400,8 +401,87 @@ func TestHealthSaysNothingAboutSubmissions(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"status":"ok"}` {
+	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"status":"ok","unexported_too_long":0}` {
 		t.Errorf("healthz = %d %s", resp.StatusCode, body)
+	}
+}
+
+// Submissions no export copied within unexported_alert are counted, all organisations together,
+// in the health answer and the log; an export takes them off the count, and nothing is deleted.
+func TestHealthCountsSubmissionsWaitingTooLongForAnExport(t *testing.T) {
+	keys, _ := testKeys(t)
+	s := startServer(t, nil)
+	for range 3 {
+		if code, _, _ := s.post(t, "application/octet-stream", policytest.Encrypt(t, []byte("x"), keys...)); code != http.StatusCreated {
+			t.Fatalf("submit: %d", code)
+		}
+	}
+	entries, _ := spool.List(s.spool)
+	old := spool.Today().AddDate(0, 0, -4)
+	for _, e := range entries[:2] {
+		os.Chtimes(e.Path, old, old)
+	}
+	health := func() string {
+		t.Helper()
+		resp, err := http.Get(s.url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(body))
+	}
+	s.srv.countUnexported(time.Now())
+	if got := health(); got != `{"status":"ok","unexported_too_long":2}` {
+		t.Errorf("with two submissions 4 days old and one new: %s", got)
+	}
+	if log := s.log(); !strings.Contains(log, "2 submissions have waited longer than 72h0m0s for dropbox spool export") {
+		t.Errorf("the log does not count them:\n%s", log)
+	}
+	entries, _ = spool.List(s.spool)
+	m, err := export.Write(t.TempDir(), "kok", entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := export.MarkExported(s.spool, m); err != nil {
+		t.Fatal(err)
+	}
+	s.srv.countUnexported(time.Now())
+	if got := health(); got != `{"status":"ok","unexported_too_long":0}` {
+		t.Errorf("after an export: %s", got)
+	}
+	if after, _ := spool.List(s.spool); len(after) != 3 {
+		t.Errorf("counting deleted something: %d left of 3", len(after))
+	}
+}
+
+// With onion_location, every page of the site says where its onion service is, path included;
+// the API does not need it. Without, no page says it.
+func TestOnionLocationOnEveryPage(t *testing.T) {
+	onion := "http://" + strings.Repeat("a", 56) + ".onion"
+	with := startServer(t, func(d *config.Dropbox) { d.OnionLocation = onion })
+	without := startServer(t, nil)
+	for _, target := range []string{"/", "/en/", "/de/procedures/kok-complaints/", "/healthz"} {
+		resp, err := http.Get(with.url + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := onion + target
+		if target == "/healthz" {
+			want = ""
+		}
+		if got := resp.Header.Get("Onion-Location"); got != want {
+			t.Errorf("%s: Onion-Location %q, want %q", target, got, want)
+		}
+		resp, err = http.Get(without.url + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Onion-Location"); got != "" {
+			t.Errorf("%s without onion_location: Onion-Location %q", target, got)
+		}
 	}
 }
 

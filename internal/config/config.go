@@ -51,6 +51,12 @@ type Dropbox struct {
 	// Mailbox checks (reading or deleting answers) per second, server-wide, with bursts of twice
 	// as many: no address is kept, so the limit cannot be per person.
 	AnswerChecks int `toml:"answer_checks"`
+	// Submissions no export has copied for longer than this are counted in the log and the
+	// health answer, never deleted.
+	UnexportedAlert Duration `toml:"unexported_alert"`
+	// The onion service's address (http://<56 characters>.onion), sent as Onion-Location on
+	// every page when the site is also served on a normal domain; empty for none.
+	OnionLocation string `toml:"onion_location"`
 }
 
 // AnswerBurst is how many mailbox checks may come at once before AnswerChecks paces them.
@@ -101,6 +107,8 @@ func Defaults() Dropbox {
 		// 90 days: time to read an answer given on the last day of a procedure's longest deadline.
 		AnswerRetention: Duration{90 * 24 * time.Hour},
 		AnswerChecks:    5,
+		// Three days: the shortest first deadline of a procedure here is five working days.
+		UnexportedAlert: Duration{72 * time.Hour},
 	}
 }
 
@@ -267,6 +275,8 @@ func relativeTo(base, p string) string {
 var (
 	idPattern     = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	regionPattern = regexp.MustCompile(`^[A-Z]{2}(-[A-Z0-9]{1,3})?$`)
+	// A v3 onion address: 56 base32 characters.
+	onionPattern = regexp.MustCompile(`^https?://[a-z2-7]{56}\.onion$`)
 )
 
 func (c *Config) check() error {
@@ -294,6 +304,10 @@ func (c *Config) check() error {
 		return fmt.Errorf("answer_retention is %s; at least a day, such as \"2160h\" (90 days): answers are kept by the day", d.AnswerRetention.Duration)
 	case d.AnswerChecks < 1:
 		return fmt.Errorf("answer_checks is %d; at least 1 mailbox check per second", d.AnswerChecks)
+	case d.UnexportedAlert.Duration < 24*time.Hour:
+		return fmt.Errorf("unexported_alert is %s; at least a day, such as \"72h\": submissions are kept by the day", d.UnexportedAlert.Duration)
+	case d.OnionLocation != "" && !onionPattern.MatchString(d.OnionLocation):
+		return fmt.Errorf("onion_location is %q; give the onion service's address alone, such as \"http://%s.onion\" (from /var/lib/tor/complaints/hostname), with no path", d.OnionLocation, strings.Repeat("a", 56))
 	}
 	keyOwner := map[string]string{}
 	for _, o := range c.Organisations {

@@ -133,6 +133,10 @@ func TestConfigurationsTheDropBoxMustRefuse(t *testing.T) {
 		{"no answers folder", "[params.dropbox]\nanswers = \"\"\n", "answers is empty"},
 		{"a retention under a day", "[params.dropbox]\nanswer_retention = \"23h59m59s\"\n", "answer_retention is 23h59m59s; at least a day"},
 		{"no mailbox checks", "[params.dropbox]\nanswer_checks = 0\n", "answer_checks is 0"},
+		{"an alert under a day", "[params.dropbox]\nunexported_alert = \"12h\"\n", "unexported_alert is 12h0m0s; at least a day"},
+		{"an onion address with a path", "[params.dropbox]\nonion_location = \"http://" + strings.Repeat("a", 56) + ".onion/en/\"\n", "with no path"},
+		{"an onion address of v2", "[params.dropbox]\nonion_location = \"http://abcdefghijklmnop.onion\"\n", "the onion service's address alone"},
+		{"a normal domain as onion address", "[params.dropbox]\nonion_location = \"https://example.org\"\n", "onion_location"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
