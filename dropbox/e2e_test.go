@@ -535,6 +535,24 @@ func TestInteropGnuPG(t *testing.T) {
 	if !bytes.Equal(decrypted, plain) {
 		t.Error("gpg --decrypt of the go-crypto message differs from the plaintext")
 	}
+
+	// A GnuPG key signs the receipt (a v4 signature, which gpg itself verifies), and the drop
+	// box releases against it.
+	config := "../config.toml," + orgConfig(t, cv.pub, rsa.pub)
+	spoolRoot := filepath.Dir(d.spool)
+	drive := filepath.Join(dir, "usb")
+	if out, err := runDropbox(t, config, spoolRoot, "spool", "export", "--org", "kok", "--to", drive); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	if out, err := runKeytool(t, "decrypt", "--key", rsa.key, "--passphrase-file", rsa.pass, "--in", filepath.Join(drive, "kok"), "--out", filepath.Join(dir, "cases-drive")); err != nil || !strings.Contains(out, "Receipt for 2 submissions") {
+		t.Fatalf("decrypt on the drive with the GnuPG key: %v\n%s", err, out)
+	}
+	receipt := filepath.Join(drive, "kok", "receipt.json")
+	g.run("--trust-model", "always", "--verify", receipt+".sig", receipt)
+	out, err := runDropbox(t, config, spoolRoot, "spool", "release", receipt)
+	if err != nil || !strings.Contains(out, "deleted 2 submissions the receipt names, signed by rui") {
+		t.Fatalf("release with a GnuPG key's receipt: %v\n%s", err, out)
+	}
 }
 
 func TestKeysTooWeakAreRefusedAtStart(t *testing.T) {
