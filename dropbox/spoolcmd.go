@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
@@ -108,6 +109,9 @@ func exportSpool(w io.Writer, conf *config.Config, drive string, ids []string) e
 	}
 	for _, o := range orgs {
 		entries, err := spool.List(o.Spool)
+		if errors.Is(err, fs.ErrNotExist) {
+			entries, err = nil, nil // the drop box has not run yet: nothing arrived
+		}
 		if err != nil {
 			return fmt.Errorf("organisation %s: reading its spool folder: %w", o.ID, err)
 		}

@@ -126,6 +126,9 @@ func TestExportDecryptReceiptRelease(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Receipt for 3 submissions written to") {
 		t.Fatalf("decrypt: %v\n%s", err, out)
 	}
+	if strings.Contains(out, "not submissions, left alone") {
+		t.Errorf("decrypt takes the export's own files for notes left on the drive:\n%s", out)
+	}
 	receipt := filepath.Join(drive, "kok", "receipt.json")
 	good, _ := os.ReadFile(receipt)
 	goodSig, _ := os.ReadFile(receipt + ".sig")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/safe-complaints/dropbox/internal/export"
 	"github.com/safe-complaints/dropbox/internal/spool"
 )
 
@@ -47,6 +48,9 @@ func strays(dir string) (notRead []result, others []string, err error) {
 		}
 		if name == ".incoming" && t.IsDir() {
 			continue // the drop box's uploads in progress, never acknowledged: not submissions
+		}
+		if name == export.ManifestName || name == export.ReceiptName || name == export.SignatureName || strings.HasPrefix(name, ".tmp-") {
+			continue // an export's own files (docs/transfer.md)
 		}
 		if reason := strayReason(dir, name, t, names); reason != "" {
 			notRead = append(notRead, result{shown(name), notReadStatus, reason})
