@@ -45,7 +45,7 @@ A closed case takes no more steps and leaves keytool cases.
 
 ID is the case's id, the name of its folder (32 hex digits); a follow-up's id finds the case it
 belongs to. Without --register, keytool looks for register.sqlite in the current folder.`,
-		Example: `  keytool case 0123456789abcdef0123456789abcdef --register /media/usb/cases/register.sqlite
+		Example: `  keytool case 0123456789abcdef0123456789abcdef --register ~/cases/register.sqlite
   keytool case 0123456789abcdef0123456789abcdef --step contact
   keytool case 0123456789abcdef0123456789abcdef --step formal-outcome --result upheld --day 2027-01-15
   keytool case 0123456789abcdef0123456789abcdef --close ended-by-complainant`,

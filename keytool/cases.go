@@ -53,8 +53,8 @@ shows as "open until", and is never overdue. A case whose steps are all done wai
 The register is the file keytool decrypt writes (CASES/register.sqlite); without --register,
 keytool looks for register.sqlite in the current folder. --json writes the same list for
 scripts.`,
-		Example: `  keytool cases --register /media/usb/cases/register.sqlite
-  cd /media/usb/cases && keytool cases
+		Example: `  keytool cases --register ~/cases/register.sqlite
+  cd ~/cases && keytool cases
   keytool cases --register cases/register.sqlite --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

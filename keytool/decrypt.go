@@ -86,10 +86,10 @@ complaint's case. The day it arrived is the spool file's modification day (UTC),
 drop box sets: copy the spool with its times (cp -p, rsync -t). Entering twice is harmless,
 and if the register could not be written, the case folders are kept all the same: run the same
 command again, and it enters what the register lacks.`,
-		Example: `  keytool decrypt --key /media/keys/ana-weber.key.asc --in /media/usb/spool/kok --out /media/usb/cases
-  keytool decrypt --key ana.key.asc --in /media/usb/spool/kok --out cases --config config.toml
+		Example: `  keytool decrypt --key /media/keys/ana-weber.key.asc --in /media/usb/kok --out ~/cases
+  keytool decrypt --key ana.key.asc --in /media/usb/kok --out ~/cases --config config.toml
   keytool decrypt --key ana.key.asc --passphrase-file /dev/shm/pass --in spool-copy --out cases
-  keytool decrypt --clean --out /media/usb/cases`,
+  keytool decrypt --clean --out ~/cases`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDecrypt(cmd, opts)
@@ -171,6 +171,9 @@ func runDecrypt(cmd *cobra.Command, opts decryptOptions) error {
 	}
 	if err := os.MkdirAll(opts.out, 0o700); err != nil {
 		return err
+	}
+	if sign && onTheDrive(opts.in, opts.out) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "keytool: warning: %s is on the same drive as %s, which goes back to the server: the case folders are plaintext. Keep them on this computer's own disk (--out ~/cases, say), and remove them from the drive.\n", opts.out, opts.in)
 	}
 	cases, err := readCases(opts.out)
 	if err != nil {

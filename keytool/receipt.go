@@ -118,3 +118,14 @@ func syncTree(dir, out string) error {
 		}
 	}
 }
+
+// onTheDrive says whether out, where plaintext case folders go, lies on the drive of in (an
+// export, which goes back to the server) and not on the disk keytool was started from. The
+// working folder stands for "this computer's disk": staff who start keytool from the drive itself
+// get no warning, which is the price of not guessing which disks are removable.
+func onTheDrive(in, out string) bool {
+	a, okA := device(in)
+	b, okB := device(out)
+	here, okHere := device(".")
+	return okA && okB && okHere && a == b && b != here
+}

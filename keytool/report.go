@@ -130,7 +130,7 @@ and the median working days taken. A count below 5 (other than 0) is shown as "f
 ("<5" in the CSV) and has no bar in a chart, a share or median of fewer than 5 cases is not
 shown, and a figure from which such a count could be worked out is not shown either, so that
 nobody can be recognised.`,
-		Example: `  keytool report --year 2026 --out /media/usb/report-2026
+		Example: `  keytool report --year 2026 --out ~/report-2026
   keytool report --year 2026 --register cases/register.sqlite --out report-2026`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
