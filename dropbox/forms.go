@@ -8,7 +8,6 @@ import (
 	"html"
 	"io"
 	"io/fs"
-	"math"
 	"mime"
 	"net/http"
 	"path"
@@ -26,7 +25,8 @@ import (
 
 // A form sent without JavaScript arrives as plaintext: multipart/form-data over the connection.
 // It is read into memory only (never multipart's temporary files), turned into the same format-v1
-// plaintext the browser would have built, encrypted to the same keys with go-crypto, and stored
+// plaintext the browser would have built (padded as the browser pads it: the zero bytes are made
+// as the encryption takes them, never held), encrypted to the same keys with go-crypto, and stored
 // through the same validator and spool as any other submission. Then the plaintext buffers are
 // overwritten. The site build writes what the server needs beside each form page (docs/forms.md):
 //
@@ -198,9 +198,17 @@ func (s *server) receiveForm(c echo.Context, org *organisation, def *formDef, me
 	if err := prepare(*sub); err != nil {
 		return "", err
 	}
+	// Measured again now that prepare added the followup value: the header, its padding key
+	// included, must still fit its line.
+	plain, err := (*sub).PlaintextSize()
+	if errors.Is(err, submission.ErrHeaderTooLarge) {
+		return "", &formError{status: http.StatusRequestEntityTooLarge, key: "answers_too_long"}
+	} else if err != nil {
+		return "", &formError{status: http.StatusBadRequest, key: "bad_form", detail: "the submission does not pass its format's checks"}
+	}
 	ciphertext := encrypted(*sub, bodies, org.recipients)
 	defer ciphertext.Close() // before the wipe: the encryption must be done with the buffers
-	return org.spool.Store(ciphertext, ciphertextBound(*sub), org.check)
+	return org.spool.Store(ciphertext, ciphertextBound(plain), org.check)
 }
 
 // maxBoundary is RFC 2046's longest multipart boundary.
@@ -213,11 +221,10 @@ var afterFormRead = func(*plainSet) {}
 // refused: a burst of forms queues for a moment rather than failing at once. (A variable for tests.)
 var plainFormWait = 10 * time.Second
 
-// ciphertextBound is the most bytes the encryption of sub can take, which the spool reserves
-// against its quota: the plaintext, OpenPGP's framing and tags (well under 1/64 of it), the
-// session key packets.
-func ciphertextBound(sub *submission.Submission) int64 {
-	plain := int64(len(submission.Magic)+submission.MaxHeader) + sub.TotalSize(math.MaxInt64)
+// ciphertextBound is the most bytes the encryption of a plaintext of plain bytes (padding
+// included) can take, which the spool reserves against its quota: the plaintext, OpenPGP's
+// framing and tags (well under 1/64 of it), the session key packets.
+func ciphertextBound(plain int64) int64 {
 	return plain + plain/64 + 64<<10
 }
 

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -17,8 +19,12 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+
 	"github.com/safe-complaints/dropbox/internal/answers"
 	"github.com/safe-complaints/dropbox/internal/config"
+	"github.com/safe-complaints/dropbox/internal/policy"
 	"github.com/safe-complaints/dropbox/internal/policy/policytest"
 	"github.com/safe-complaints/dropbox/internal/spool"
 	"github.com/safe-complaints/dropbox/internal/submission"
@@ -323,5 +329,218 @@ func TestFormPagesMustCarryTheirPlaceholders(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "make site") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// plaintextOf decrypts a stored submission with a staff key and returns the whole plaintext,
+// padding included, as keytool's decryption yields it before its reader takes it apart.
+func plaintextOf(t *testing.T, file string, k policytest.Key) []byte {
+	t.Helper()
+	staff, err := policy.ReadKeyFile(k.KeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciphertext, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock := func(keys []openpgp.Key, symmetric bool) ([]byte, error) {
+		for _, k := range keys {
+			if err := k.PrivateKey.Decrypt([]byte(policytest.Passphrase)); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	md, err := openpgp.ReadMessage(bytes.NewReader(ciphertext), staff, unlock, &packet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(md.UnverifiedBody)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return plain
+}
+
+// Forms sent without JavaScript are padded inside the encryption (docs/format.md, "Padding of
+// submissions"): three short answers of different lengths and scripts give plaintexts of 4 KiB
+// and stored files of one size; a photo of 1 MiB and 40 files of 27,000 bytes both pad to the
+// next eighth, 1.125 MiB, and are stored as files of one size too (however differently their
+// bytes reach the encryption); each reads back whole.
+func TestFormsWithoutJavaScriptArePadded(t *testing.T) {
+	keys, _ := testKeys(t)
+	s := startServerWithSite(t, formSite, nil)
+	photo := make([]byte, 1<<20)
+	rand.Read(photo)
+	stored := map[int]map[int64]bool{} // by plaintext size: the stored files' sizes
+	for _, c := range []struct {
+		text  string
+		files int
+		data  []byte
+		plain int
+	}{
+		{"Ja", 0, nil, 4 << 10},
+		{strings.Repeat("Er hat mir den Pass weggenommen und gesagt, ich darf nicht gehen. ", 20), 0, nil, 4 << 10},
+		{strings.Repeat("أخذ جواز سفري. ", 60), 0, nil, 4 << 10},
+		{"Foto", 1, photo, 1<<20 + 128<<10},
+		{"Vierzig Seiten", 40, photo[:27000], 1<<20 + 128<<10},
+	} {
+		parts := []formPart{{name: "who", value: "affected"}, {name: "what-happened", value: c.text}}
+		for i := range c.files {
+			parts = append(parts, formPart{name: "files", file: fmt.Sprintf("Seite %d.jpg", i+1)})
+		}
+		code, page := postForm(t, s.url+formURL, parts, c.data)
+		if code != http.StatusOK {
+			t.Fatalf("status %d, page %q", code, page)
+		}
+		file := filepath.Join(s.spool, receiptID(t, page)+spool.Ext)
+		plain := plaintextOf(t, file, keys[0])
+		if len(plain) != c.plain || int64(len(plain)) != submission.PaddedSize(int64(len(plain))) {
+			t.Errorf("a form of %d bytes of text and %d files: plaintext %d bytes, want %d", len(c.text), c.files, len(plain), c.plain)
+		}
+		openStored(t, file, keys[0]) // reads it to its end, the padding checked, as keytool does
+		info, _ := os.Stat(file)
+		if stored[c.plain] == nil {
+			stored[c.plain] = map[int64]bool{}
+		}
+		stored[c.plain][info.Size()] = true
+	}
+	for plain, sizes := range stored {
+		if len(sizes) != 1 {
+			t.Errorf("forms padded to %d bytes stored as files of %v bytes: their sizes tell them apart", plain, sizes)
+		}
+	}
+}
+
+// A follow-up written without JavaScript on the answers page is padded as a form is.
+func TestAFollowUpWithoutJavaScriptIsPadded(t *testing.T) {
+	keys, _ := testKeys(t)
+	s := startServerWithSite(t, answersSiteFS, manyChecks)
+	codename, _ := aCodename(t)
+	code, page := s.postMore(t, morePart{name: "codename", value: codename.String()}, morePart{name: "more", value: "Noch etwas."})
+	sh := readShown(t, page)
+	if code != http.StatusOK || sh.sent == "" {
+		t.Fatalf("status %d, %+v", code, sh)
+	}
+	file := filepath.Join(s.spool, sh.sent+spool.Ext)
+	if plain := plaintextOf(t, file, keys[0]); len(plain) != 4<<10 {
+		t.Errorf("a short follow-up: plaintext %d bytes, want 4 KiB", len(plain))
+	}
+	openStored(t, file, keys[0])
+}
+
+// The largest form without JavaScript the format allows: 25 MiB of files and a header of exactly
+// 1 MiB with its codename's followup value, which pads to 28 MiB, is stored within the spool's
+// reservation for it (a reservation short of the padding would cut it); one byte more of answers
+// is refused with the form's message, and nothing of it kept.
+func TestTheLargestFormWithoutJavaScriptIsStoredPadded(t *testing.T) {
+	keys, _ := testKeys(t)
+	s := startServerWithSite(t, formSite, nil)
+	scan := make([]byte, 25<<20)
+	rand.Read(scan)
+	// The submission the drop box will make of the form, to measure its header: the answers as
+	// it reads them, a followup value of the same length as the codename's.
+	_, k := aCodename(t)
+	followup, _ := json.Marshal(k.FirstComplaint())
+	quotes := strings.Repeat(`"`, maxFieldBytes) // JSON writes each as two bytes
+	mirror := submission.Submission{Procedure: "kok-complaints", Lang: "de", EncryptedBy: "server", Followup: followup,
+		Fields: []submission.Field{
+			{Name: "who", Label: "Wer sind Sie?", Value: "Ich bin betroffen"},
+			{Name: "what-happened", Label: "Was ist passiert?", Value: quotes},
+			{Name: "contact-wanted", Label: "Sollen wir Sie kontaktieren?", Value: "Ja"},
+			{Name: "contact", Label: "Wie erreichen wir Sie?", Value: ""},
+		},
+		Attachments: []submission.Attachment{submission.NewAttachment("scan.pdf", "application/octet-stream", scan)},
+	}
+	headerLine := func() int {
+		var head headWriter
+		if err := submission.Write(&head, &mirror, []io.Reader{bytes.NewReader(scan)}); err != nil {
+			t.Fatal(err)
+		}
+		return bytes.IndexByte(head.Bytes()[len(submission.Magic):], '\n') + 1
+	}
+	room := submission.MaxHeader - headerLine() - 1 // at 28 MiB the padding's count has one digit more
+	mirror.Fields[3].Value = quotes[:room/2] + strings.Repeat("x", room%2)
+	if n := headerLine(); n != submission.MaxHeader {
+		t.Fatalf("the header is %d bytes, not the %d of the limit: the test misses it", n, submission.MaxHeader)
+	}
+	send := func(contact string) (int, string) {
+		return postForm(t, s.url+formURL, []formPart{
+			{name: "who", value: "affected"}, {name: "what-happened", value: quotes},
+			{name: "contact-wanted", value: "yes"}, {name: "contact", value: contact},
+			{name: "files", file: "scan.pdf"},
+		}, scan)
+	}
+	code, page := send(mirror.Fields[3].Value)
+	if code != http.StatusOK {
+		t.Fatalf("the largest form: status %d, page %q", code, page)
+	}
+	file := filepath.Join(s.spool, receiptID(t, page)+spool.Ext)
+	plain := plaintextOf(t, file, keys[0])
+	if len(plain) != 28<<20 {
+		t.Errorf("the largest form: plaintext %d bytes, want 28 MiB", len(plain))
+	}
+	if _, bodies := openStored(t, file, keys[0]); len(bodies) != 1 || !bytes.Equal(bodies[0], scan) {
+		t.Error("the largest form's scan is not what was sent")
+	}
+	info, _ := os.Stat(file)
+	t.Logf("the largest form: plaintext %d bytes, stored %d bytes", len(plain), info.Size())
+
+	code, page = send(mirror.Fields[3].Value + "x")
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, "Alle Antworten zusammen sind zu lang.") {
+		t.Errorf("a byte more: status %d, page %q", code, page)
+	}
+	if n := len(s.stored(t)); n != 1 {
+		t.Errorf("%d files in the spool, want 1", n)
+	}
+}
+
+// headWriter keeps the first 2 MiB written to it: the magic line and the header.
+type headWriter struct{ bytes.Buffer }
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if room := 2<<20 - h.Len(); room > 0 {
+		h.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// The padding is made as go-crypto takes it, never held: encrypting a form of 18 MiB with about
+// 2 MiB of padding allocates no more than one of 18 MiB with almost none, and neither touches the
+// request's plaintext memory beyond the blocks its attachment holds.
+func TestThePaddingIsNeverHeldInMemory(t *testing.T) {
+	keys, _ := testKeys(t)
+	allocated := func(size int) (uint64, int64) {
+		mem := newPlainMemory(0).request(32 << 20)
+		body := &chunks{set: mem}
+		body.Write(make([]byte, size))
+		left := mem.left
+		sub := &submission.Submission{Procedure: "kok-complaints", Lang: "de",
+			Attachments: []submission.Attachment{submission.NewAttachment("a", "", make([]byte, size))}}
+		plain, err := sub.PlaintextSize()
+		if err != nil || plain != 18<<20 {
+			t.Fatalf("an attachment of %d bytes: plaintext %d bytes (%v), want 18 MiB", size, plain, err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		e := encrypted(sub, []*chunks{body}, policytest.Recipients(keys...))
+		n, err := io.Copy(io.Discard, e)
+		e.Close()
+		runtime.ReadMemStats(&after)
+		if err != nil || n < plain {
+			t.Fatalf("encrypted %d bytes: %v", n, err)
+		}
+		if mem.left != left {
+			t.Errorf("the encryption took %d bytes of the request's plaintext memory", left-mem.left)
+		}
+		return after.TotalAlloc - before.TotalAlloc, plain - int64(size)
+	}
+	padded, padding := allocated(16<<20 + 1)
+	full, little := allocated(18<<20 - 300)
+	t.Logf("encryption allocated %d KiB with %d bytes of padding and header, %d KiB with %d", padded>>10, padding, full>>10, little)
+	if padded > full+256<<10 {
+		t.Errorf("with %d bytes of padding the encryption allocated %d KiB, with %d only %d KiB: the padding is held in memory", padding, padded>>10, little, full>>10)
 	}
 }

@@ -1,7 +1,8 @@
 // Package submission is the plaintext format inside every encrypted submission (docs/format.md):
 // a magic line, a one-line JSON header with the procedure, the language, the fields and the
-// attachments' metadata, then the attachments' bytes in order. The browser writes it, the drop
-// box writes it for forms sent without JavaScript, and keytool reads it, streaming.
+// attachments' metadata, then the attachments' bytes in order, then zero bytes that pad the whole
+// to a padded size. The browser writes it, the drop box writes it for forms sent without
+// JavaScript, and keytool reads it, streaming.
 package submission
 
 import (
@@ -14,7 +15,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
+	"math/bits"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -28,7 +32,21 @@ const (
 	MaxFields      = 200
 	MaxAttachments = 100
 	MaxNameBytes   = 255
+	// MinPadded is the smallest padded size: every submission of a few fields is this long.
+	MinPadded = 4 << 10
 )
+
+// PaddedSize is the size a plaintext of n bytes is padded to (docs/format.md, "Padding of
+// submissions"): at least MinPadded; above it, for n in (2^k, 2^(k+1)], n rounded up to a
+// multiple of 2^(k-3), so the sizes grow by an eighth (4, 4.5, 5, ... 8, 9, 10 KiB ...) and the
+// padding is less than an eighth of n.
+func PaddedSize(n int64) int64 {
+	if n <= MinPadded {
+		return MinPadded
+	}
+	step := int64(1) << (bits.Len64(uint64(n-1)) - 4)
+	return (n + step - 1) / step * step
+}
 
 var (
 	slugRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
@@ -130,14 +148,22 @@ func (s *Submission) TotalSize(max int64) int64 {
 	return n
 }
 
-// CheckHeader runs Check and also checks that the header fits its line: what a writer must do
-// before it encrypts, so that a submission that readers would refuse is never sent.
+// CheckHeader runs Check and also checks that the header, its padding key included, fits its
+// line: what a writer must do before it encrypts, so that a submission that readers would refuse
+// is never sent.
 func (s *Submission) CheckHeader() error {
-	if err := s.Check(); err != nil {
-		return err
-	}
-	_, err := marshalHeader(s)
+	_, err := s.PlaintextSize()
 	return err
+}
+
+// PlaintextSize is the number of bytes Write writes for s, padding included: a padded size.
+// Its error is Check's, or ErrHeaderTooLarge.
+func (s *Submission) PlaintextSize() (int64, error) {
+	if err := s.Check(); err != nil {
+		return 0, err
+	}
+	_, size, err := pad(s)
+	return size, err
 }
 
 // ErrHeaderTooLarge is returned when the answers together do not fit the header's line.
@@ -162,8 +188,10 @@ func ShortName(name string) string {
 	return stem + ext
 }
 
-// Write writes the plaintext: the header, then each body in order. Each body must hold exactly
-// the size its attachment declares.
+// Write writes the plaintext: the header, each body in order, then the padding. Each body must
+// hold exactly the size its attachment declares. It hands w the plaintext in pieces of exactly
+// piece bytes (the last one shorter), whatever the bodies' reads: go-crypto frames each write it
+// is given, so the ciphertext's size then depends on the padded size alone.
 func Write(w io.Writer, s *Submission, bodies []io.Reader) error {
 	if len(bodies) != len(s.Attachments) {
 		return fmt.Errorf("%d attachments but %d bodies", len(s.Attachments), len(bodies))
@@ -171,40 +199,99 @@ func Write(w io.Writer, s *Submission, bodies []io.Reader) error {
 	if err := s.Check(); err != nil {
 		return err
 	}
-	header, err := marshalHeader(s)
+	padding, _, err := pad(s)
 	if err != nil {
 		return err
 	}
-	if _, err := io.WriteString(w, Magic); err != nil {
+	header, err := marshalHeader(s, padding)
+	if err != nil {
 		return err
 	}
-	if _, err := w.Write(header); err != nil {
-		return err
+	defer clear(header)
+	parts := []io.Reader{strings.NewReader(Magic), bytes.NewReader(header)}
+	for i := range s.Attachments {
+		parts = append(parts, &exactBody{r: bodies[i], a: &s.Attachments[i], left: s.Attachments[i].Size})
 	}
-	for i, a := range s.Attachments {
-		n, err := io.Copy(w, io.LimitReader(bodies[i], a.Size+1))
-		if err != nil {
+	parts = append(parts, io.LimitReader(zeros{}, padding))
+	src := io.MultiReader(parts...)
+	buf := make([]byte, piece)
+	defer clear(buf)
+	for {
+		n, err := io.ReadFull(src, buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		switch err {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return nil
+		default:
 			return err
 		}
-		if n != a.Size {
-			return fmt.Errorf("attachment %q: declared %d bytes, got %d", a.Name, a.Size, n)
-		}
 	}
-	return nil
 }
 
-func marshalHeader(s *Submission) ([]byte, error) {
-	c := *s
-	if c.Fields == nil {
-		c.Fields = []Field{}
+// piece is the size of the writes Write makes.
+const piece = 32 << 10
+
+// zeros reads as an endless run of zero bytes: the padding, made as it is written, never held.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// exactBody reads an attachment's body and fails unless it holds exactly the declared size.
+type exactBody struct {
+	r    io.Reader
+	a    *Attachment
+	left int64
+}
+
+func (b *exactBody) Read(p []byte) (int, error) {
+	if b.left == 0 {
+		var one [1]byte
+		if n, _ := io.ReadFull(b.r, one[:]); n > 0 {
+			return 0, fmt.Errorf("attachment %q: declared %d bytes, got more", b.a.Name, b.a.Size)
+		}
+		return 0, io.EOF
 	}
-	if c.Attachments == nil {
-		c.Attachments = []Attachment{}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if err == io.EOF && b.left > 0 {
+		return n, fmt.Errorf("attachment %q: declared %d bytes, got %d", b.a.Name, b.a.Size, b.a.Size-b.left)
+	}
+	if err == io.EOF {
+		err = nil // the check for more bytes comes on the next read
+	}
+	return n, err
+}
+
+// header is the line as writers write it: the submission's keys, then "padding".
+type header struct {
+	Submission
+	Padding int64 `json:"padding"`
+}
+
+// marshalHeader is the header line, line feed included, with its padding key.
+func marshalHeader(s *Submission, padding int64) ([]byte, error) {
+	h := header{Submission: *s, Padding: padding}
+	if h.Fields == nil {
+		h.Fields = []Field{}
+	}
+	if h.Attachments == nil {
+		h.Attachments = []Attachment{}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf) // Encode ends the line; the encoding escapes every newline inside
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&c); err != nil {
+	if err := enc.Encode(&h); err != nil {
 		return nil, err
 	}
 	if buf.Len() > MaxHeader {
@@ -213,10 +300,40 @@ func marshalHeader(s *Submission) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// pad is the padding that makes the plaintext of s a padded size, and that size. The padding's
+// own digits are part of the header: it measures the plaintext with "padding":0, takes the
+// smallest padded size that holds the rest and the digits of what is left, and the next size
+// when no count fits (the rest is then 10^m + m bytes short of it, as 11 or 102: padding 10 or
+// 100 would need one digit more, 9 or 99 leaves a byte unfilled).
+func pad(s *Submission) (padding, size int64, err error) {
+	header, err := marshalHeader(s, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	clear(header)
+	attachments := s.TotalSize(math.MaxInt64 / 2)
+	if attachments < 0 {
+		return 0, 0, fmt.Errorf("the attachments declare more than %d bytes", int64(math.MaxInt64/2))
+	}
+	rest := int64(len(Magic)+len(header)-1) + attachments // all but the padding's digits
+	for size = PaddedSize(rest + 1); ; size = PaddedSize(size + 1) {
+		for digits := int64(1); digits <= 19; digits++ {
+			padding = size - rest - digits
+			if padding >= 0 && int64(len(strconv.FormatInt(padding, 10))) == digits {
+				if int64(len(header))-1+digits > MaxHeader {
+					return 0, 0, fmt.Errorf("%w: the header is %d bytes with its padding; at most %d", ErrHeaderTooLarge, int64(len(header))-1+digits, MaxHeader)
+				}
+				return padding, size, nil
+			}
+		}
+	}
+}
+
 // Reader reads a plaintext as it streams: the header first, then each attachment in turn.
 type Reader struct {
 	r       *bufio.Reader
 	sub     *Submission
+	padding int64 // zero bytes after the last attachment
 	next    int
 	current *attachmentReader
 }
@@ -225,7 +342,7 @@ type Reader struct {
 var ErrTooLarge = errors.New("the attachments are larger than this reader accepts")
 
 // NewReader reads the magic line and the header. maxAttachments bounds the sum of the declared
-// sizes, so a reader can refuse a submission before writing any of it.
+// sizes, padding included, so a reader can refuse a submission before writing any of it.
 func NewReader(r io.Reader, maxAttachments int64) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic := make([]byte, len(Magic))
@@ -236,12 +353,17 @@ func NewReader(r io.Reader, maxAttachments int64) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s Submission
-	if err := json.Unmarshal(line, &s); err != nil { // one JSON value and nothing else on the line
+	// A missing "padding" is 0: GnuPG's messages and those of writers before padding.
+	var h header
+	if err := json.Unmarshal(line, &h); err != nil { // one JSON value and nothing else on the line
 		return nil, fmt.Errorf("the header is not valid JSON: %w", err)
 	}
+	s := h.Submission
 	if err := s.Check(); err != nil {
 		return nil, fmt.Errorf("the header: %w", err)
+	}
+	if h.Padding < 0 {
+		return nil, fmt.Errorf("the header: padding %d; it must be 0 or more", h.Padding)
 	}
 	if s.Fields == nil {
 		s.Fields = []Field{}
@@ -249,10 +371,10 @@ func NewReader(r io.Reader, maxAttachments int64) (*Reader, error) {
 	if s.Attachments == nil {
 		s.Attachments = []Attachment{}
 	}
-	if s.TotalSize(maxAttachments) < 0 {
-		return nil, fmt.Errorf("%w: more than %d bytes declared", ErrTooLarge, maxAttachments)
+	if total := s.TotalSize(maxAttachments); total < 0 || h.Padding > maxAttachments-total {
+		return nil, fmt.Errorf("%w: more than %d bytes declared, padding included", ErrTooLarge, maxAttachments)
 	}
-	return &Reader{r: br, sub: &s}, nil
+	return &Reader{r: br, sub: &s, padding: h.Padding}, nil
 }
 
 func readLine(br *bufio.Reader, max int) ([]byte, error) {
@@ -277,7 +399,8 @@ func (r *Reader) Submission() *Submission { return r.sub }
 
 // Next returns the next attachment and a reader for exactly its bytes. Reading that reader to its
 // end checks the SHA-256; a mismatch is an error from Read. After the last attachment Next
-// returns io.EOF, having checked that nothing follows.
+// returns io.EOF, having checked the padding (exactly as many zero bytes as the header says) and
+// that nothing follows it.
 func (r *Reader) Next() (*Attachment, io.Reader, error) {
 	if r.current != nil {
 		if _, err := io.Copy(io.Discard, r.current); err != nil {
@@ -285,10 +408,7 @@ func (r *Reader) Next() (*Attachment, io.Reader, error) {
 		}
 	}
 	if r.next == len(r.sub.Attachments) {
-		if _, err := r.r.ReadByte(); err != io.EOF {
-			if err == nil {
-				return nil, nil, errors.New("bytes follow the last attachment")
-			}
+		if err := r.readPadding(); err != nil {
 			return nil, nil, err
 		}
 		return nil, nil, io.EOF
@@ -297,6 +417,43 @@ func (r *Reader) Next() (*Attachment, io.Reader, error) {
 	r.next++
 	r.current = &attachmentReader{r: r.r, a: a, left: a.Size, h: sha256.New()}
 	return a, r.current, nil
+}
+
+// readPadding reads the padding to its end, then the end of the plaintext.
+func (r *Reader) readPadding() error {
+	n, err := io.Copy(zeroCheck{}, io.LimitReader(r.r, r.padding))
+	switch {
+	case errors.Is(err, errNotZero):
+		return fmt.Errorf("the padding holds a byte other than zero, %d bytes after its start", n)
+	case err != nil:
+		return err
+	case n < r.padding:
+		return fmt.Errorf("the submission ends %d bytes before the end of its padding", r.padding-n)
+	}
+	if _, err := r.r.ReadByte(); err != io.EOF {
+		if err == nil && r.padding == 0 {
+			return errors.New("bytes follow the last attachment")
+		}
+		if err == nil {
+			return errors.New("bytes follow the padding; the header's padding must reach the end")
+		}
+		return err
+	}
+	return nil
+}
+
+// zeroCheck takes zero bytes only: a write stops at the first other byte.
+type zeroCheck struct{}
+
+var errNotZero = errors.New("a byte other than zero")
+
+func (zeroCheck) Write(p []byte) (int, error) {
+	for i, b := range p {
+		if b != 0 {
+			return i, errNotZero
+		}
+	}
+	return len(p), nil
 }
 
 type attachmentReader struct {

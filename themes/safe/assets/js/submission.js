@@ -11,6 +11,7 @@ const MAX_HEADER = 1 << 20;
 export const MAX_VALUE = 256 << 10; // bytes of UTF-8 in one field's value, the drop box's maxFieldBytes
 export const MAX_ATTACHMENTS = 100;
 const MAX_NAME_BYTES = 255;
+const MIN_PADDED = 4 << 10;
 
 /** An Error with a kind the page turns into one of its messages. */
 export function failure(kind, more = {}) {
@@ -34,10 +35,37 @@ export function shortName(name) {
 }
 
 /**
+ * The size a plaintext of n bytes is padded to (docs/format.md, "Padding of submissions"), as
+ * Go's submission.PaddedSize: at least 4 KiB; above, for n in (2^k, 2^(k+1)], n rounded up to a
+ * multiple of 2^(k-3). In whole numbers, so no rounding of Math.log2 can move a size.
+ */
+export function paddedSize(n) {
+  if (n <= MIN_PADDED) return MIN_PADDED;
+  let step = 1;
+  while (step * 16 < n) step *= 2;
+  return Math.ceil(n / step) * step;
+}
+
+/**
+ * The header's padding count and the plaintext's size: rest is every byte but the count's own
+ * digits. The smallest padded size that a count fills exactly, digits included (a rest 11 or
+ * 102 bytes short of a size has no such count, and takes the next size), as Go's writer.
+ */
+function padding(rest) {
+  for (let size = paddedSize(rest + 1); ; size = paddedSize(size + 1)) {
+    for (let digits = 1; digits <= 16; digits++) {
+      const count = size - rest - digits;
+      if (count >= 0 && String(count).length === digits) return { count, size };
+    }
+  }
+}
+
+/**
  * The format-v1 plaintext: the magic line, the header (given without attachments: procedure,
- * lang, fields, and followup when there is one) with a line, then the files' bytes. Each file
- * is read here and described in the header with its SHA-256. Throws failure('answerTooLong',
- * {name}) for a field's value over 256 KiB, failure('tooLarge') for more than 100 files, and
+ * lang, fields, and followup when there is one) with a line, then the files' bytes, then zero
+ * bytes up to a padded size, as many as the header's last key, padding, says. Each file is read
+ * here and described in the header with its SHA-256. Throws failure('answerTooLong', {name}) for
+ * a field's value over 256 KiB, failure('tooLarge') for more than 100 files, and
  * failure('answersTooLong') for a header over 1 MiB. The files' copies are zeroed once written.
  */
 export async function buildSubmission(header, files) {
@@ -58,13 +86,15 @@ export async function buildSubmission(header, files) {
     });
     bodies.push(bytes);
   }
-  const { procedure, lang, fields, ...rest } = header;
-  const head = new TextEncoder().encode(MAGIC + JSON.stringify({ procedure, lang, fields, attachments, encrypted_by: 'browser', ...rest }) + '\n');
+  const { procedure, lang, fields, ...more } = header;
+  const line = (count) => new TextEncoder().encode(MAGIC + JSON.stringify({ procedure, lang, fields, attachments, encrypted_by: 'browser', ...more, padding: count }) + '\n');
+  const pad = padding(line(0).length - 1 + bodies.reduce((n, b) => n + b.length, 0));
+  const head = line(pad.count);
   if (head.length - MAGIC.length > MAX_HEADER) {
     bodies.forEach((b) => b.fill(0));
     throw failure('answersTooLong');
   }
-  const out = new Uint8Array(head.length + bodies.reduce((n, b) => n + b.length, 0));
+  const out = new Uint8Array(pad.size); // zeros: the padding is what the header and files leave
   out.set(head, 0);
   let offset = head.length;
   for (const b of bodies) {
