@@ -25,6 +25,21 @@ const (
 	debianTorrcBase = "/usr/share/tor/tor-service-defaults-torrc"
 )
 
+// installedAs is each snippet's name in /etc/tor/torrc.d/, as its comments install it.
+var installedAs = map[string]string{
+	torSnippet:   "complaints-dropbox.conf",
+	adminSnippet: "complaints-admin-ssh.conf",
+}
+
+// anonymityBreakers are the options no snippet may set (tor reads option names in any case), and
+// what each would do.
+var anonymityBreakers = map[string]string{
+	"HiddenServiceNonAnonymousMode": "makes the server's address findable",
+	"HiddenServiceSingleHopMode":    "makes the server's address findable",
+	"HiddenServiceExportCircuitID":  "hands the drop box an id per circuit: a link between one person's requests",
+	"HiddenServiceDirGroupReadable": "lets a group read the service's private key",
+}
+
 // firefoxConnections is the most connections Firefox ESR, Tor Browser's engine, opens to one
 // host: network.http.max-persistent-connections-per-server (6) and
 // max-urgent-start-excessive-connections-per-host (3). A stream limit below it would close a
@@ -37,23 +52,28 @@ const torStartLimit = 30 * time.Second
 // Debian's tor unit checks its configuration with --verify-config before it starts tor; this is
 // that command on the snippet, included from a torrc as the operator's guide says, with Debian's
 // defaults, and only the data folder and the service's folder moved into the test's.
-func TestTorAcceptsTheSnippet(t *testing.T) {
+func TestTorAcceptsTheSnippet(t *testing.T) { checkTorAccepts(t, torSnippet) }
+
+// checkTorAccepts runs Debian's check on the snippets, all included from one torrc.
+func checkTorAccepts(t *testing.T, snippets ...string) {
+	t.Helper()
 	tor := torBinary(t)
 	if _, err := os.Stat(debianTorrcBase); err != nil {
 		t.Fatalf("%s is missing: install Debian's tor (make deps does)", debianTorrcBase)
 	}
 	dir := t.TempDir()
-	torrc, _ := movedSnippet(t, dir)
+	torrc, _ := movedSnippets(t, dir, snippets...)
+	names := strings.Join(snippets, " and ")
 	// Debian's defaults run tor as debian-tor, which then insists on owning the data folder;
 	// --User "" keeps tor as the test's user, whose t.TempDir() that folder is.
 	out, err := exec.Command(tor, "--defaults-torrc", debianTorrcBase, "-f", torrc,
 		"--RunAsDaemon", "0", "--verify-config",
 		"--DataDirectory", filepath.Join(dir, "data"), "--User", "").CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte("Configuration was valid")) {
-		t.Fatalf("tor --verify-config refuses %s (%v):\n%s", torSnippet, err, out)
+		t.Fatalf("tor --verify-config refuses %s (%v):\n%s", names, err, out)
 	}
 	if w := torWarnings(out); len(w) > 0 {
-		t.Errorf("tor --verify-config warns about %s:\n%s", torSnippet, strings.Join(w, "\n"))
+		t.Errorf("tor --verify-config warns about %s:\n%s", names, strings.Join(w, "\n"))
 	}
 }
 
@@ -64,58 +84,12 @@ func TestTorAcceptsTheSnippet(t *testing.T) {
 func TestTorStartsTheOnionService(t *testing.T) {
 	tor := torBinary(t)
 	dir := t.TempDir()
-	torrc, service := movedSnippet(t, dir)
-	defaults, logFile := filepath.Join(dir, "no-defaults"), filepath.Join(dir, "tor.log")
-	if err := os.WriteFile(defaults, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logOut, err := os.Create(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logOut.Close()
-	// Not Debian's defaults here: they would write /run/tor and open Debian's SOCKS ports.
+	torrc, services := movedSnippets(t, dir, torSnippet)
+	service := services[0]
 	// Running as root, tor warns and goes on; --User would need the test's folders to belong
-	// to that user. Info level, because that is where tor says what it applied.
-	cmd := exec.Command(tor, "--defaults-torrc", defaults, "-f", torrc,
-		"--DataDirectory", filepath.Join(dir, "data"),
-		"--SocksPort", "0", "--ControlPort", "0", "--DisableNetwork", "1",
-		"--Log", "info stdout",
-		"--__OwningControllerProcess", strconv.Itoa(os.Getpid())) // gone with the test, if killed
-	cmd.Stdout, cmd.Stderr = logOut, logOut
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	torLog := func() string { b, _ := os.ReadFile(logFile); return string(b) }
-
-	hostnameFile := filepath.Join(service, "hostname")
-	var hostname []byte
-	tick, limit := time.NewTicker(20*time.Millisecond), time.After(torStartLimit)
-	defer tick.Stop()
-	for hostname == nil {
-		select {
-		case err := <-exited:
-			stopped = true
-			t.Fatalf("tor stopped before it wrote %s (%v):\n%s", hostnameFile, err, torLog())
-		case <-limit:
-			t.Fatalf("tor wrote no %s within %s of starting:\n%s", hostnameFile, torStartLimit, torLog())
-		case <-tick.C:
-			if b, err := os.ReadFile(hostnameFile); err == nil && len(b) > 0 {
-				hostname = b
-			}
-		}
-	}
-	t.Logf("tor wrote the onion address %s after it started", time.Since(started).Round(time.Millisecond))
+	// to that user.
+	run := startTor(t, dir, torrc, "--DataDirectory", filepath.Join(dir, "data"))
+	hostname := run.waitForFile(t, filepath.Join(service, "hostname"))
 
 	checkOnionAddress(t, hostname, filepath.Join(service, "hs_ed25519_public_key"))
 	if info, err := os.Stat(service); err != nil {
@@ -129,19 +103,11 @@ func TestTorStartsTheOnionService(t *testing.T) {
 		t.Errorf("the service's private key is mode %o; only tor's user may read it", info.Mode().Perm())
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-		stopped = true
-	case <-time.After(10 * time.Second):
-		t.Fatalf("tor did not stop within 10 s of SIGTERM:\n%s", torLog())
-	}
+	run.stop(t)
 
 	// What the running tor applied, in its own words, is what the snippet says.
-	opts := torOptions(t)
-	log := torLog()
+	opts := torOptions(t, torSnippet)
+	log := run.log()
 	for _, line := range []string{
 		"Service PoW defenses are enabled",
 		"Service PoW queue rate set to: " + opts.value("HiddenServicePoWQueueRate"),
@@ -162,23 +128,8 @@ func TestTorStartsTheOnionService(t *testing.T) {
 // comments say, and nothing in it weakens the service's anonymity or changes the rest of the
 // machine's tor.
 func TestTheSnippetKeepsTheServiceAnonymous(t *testing.T) {
-	opts := torOptions(t)
-	for _, o := range opts {
-		if !strings.HasPrefix(strings.ToLower(o.name), "hiddenservice") {
-			t.Errorf("%s sets %s, an option of the whole tor: the snippet may set only its own service's options, so that Debian's tor keeps doing what else it does", torSnippet, o.name)
-		}
-	}
-	// Tor reads option names in any case: so does this check.
-	for name, why := range map[string]string{
-		"HiddenServiceNonAnonymousMode": "makes the server's address findable",
-		"HiddenServiceSingleHopMode":    "makes the server's address findable",
-		"HiddenServiceExportCircuitID":  "hands the drop box an id per circuit: a link between one person's requests",
-		"HiddenServiceDirGroupReadable": "lets a group read the service's private key",
-	} {
-		if opts.has(name) {
-			t.Errorf("%s sets %s, which %s", torSnippet, name, why)
-		}
-	}
+	opts := torOptions(t, torSnippet)
+	opts.checkServiceOnly(t, torSnippet)
 	for name, want := range map[string]int{
 		"HiddenServiceVersion":                3,
 		"HiddenServicePoWDefensesEnabled":     1,
@@ -188,12 +139,6 @@ func TestTheSnippetKeepsTheServiceAnonymous(t *testing.T) {
 		if got := opts.value(name); got != strconv.Itoa(want) {
 			t.Errorf("%s: %s is %q, want %d", torSnippet, name, got, want)
 		}
-	}
-	if n := opts.count("HiddenServiceDir"); n != 1 {
-		t.Errorf("%s has %d HiddenServiceDir lines; want one service", torSnippet, n)
-	}
-	if dir := opts.value("HiddenServiceDir"); !strings.HasPrefix(dir, "/var/lib/tor/") {
-		t.Errorf("HiddenServiceDir is %q; Debian's tor may keep it only under /var/lib/tor/", dir)
 	}
 
 	cfg, err := config.Load([]string{"../config.toml"}, config.Environment())
@@ -241,11 +186,11 @@ type torOption struct{ name, value string }
 
 type torOptionList []torOption
 
-// torOptions reads the snippet as tor does: a # starts a comment, the first word is the option,
+// torOptions reads a snippet as tor does: a # starts a comment, the first word is the option,
 // the rest its value; a leading + or / (append, clear) is not part of the name.
-func torOptions(t *testing.T) torOptionList {
+func torOptions(t *testing.T, snippet string) torOptionList {
 	t.Helper()
-	raw, err := os.ReadFile(torSnippet)
+	raw, err := os.ReadFile(snippet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +202,7 @@ func torOptions(t *testing.T) torOptionList {
 			continue
 		}
 		if strings.HasSuffix(line, `\`) {
-			t.Fatalf("%s continues a line with \\; keep each option on one line so that it is read as tor reads it", torSnippet)
+			t.Fatalf("%s continues a line with \\; keep each option on one line so that it is read as tor reads it", snippet)
 		}
 		name, value, _ := strings.Cut(line, " ")
 		opts = append(opts, torOption{strings.TrimLeft(name, "+/"), strings.TrimSpace(value)})
@@ -277,6 +222,28 @@ func (l torOptionList) count(name string) int {
 
 func (l torOptionList) has(name string) bool { return l.count(name) > 0 }
 
+// checkServiceOnly fails the test if a snippet sets an option of the whole tor, sets one that
+// weakens its service's anonymity, or is not one service in Debian's tor's folder.
+func (l torOptionList) checkServiceOnly(t *testing.T, snippet string) {
+	t.Helper()
+	for _, o := range l {
+		if !strings.HasPrefix(strings.ToLower(o.name), "hiddenservice") {
+			t.Errorf("%s sets %s, an option of the whole tor: the snippet may set only its own service's options, so that Debian's tor keeps doing what else it does", snippet, o.name)
+		}
+	}
+	for name, why := range anonymityBreakers {
+		if l.has(name) {
+			t.Errorf("%s sets %s, which %s", snippet, name, why)
+		}
+	}
+	if n := l.count("HiddenServiceDir"); n != 1 {
+		t.Errorf("%s has %d HiddenServiceDir lines; want one service", snippet, n)
+	}
+	if dir := l.value("HiddenServiceDir"); !strings.HasPrefix(dir, "/var/lib/tor/") {
+		t.Errorf("%s: HiddenServiceDir is %q; Debian's tor may keep it only under /var/lib/tor/", snippet, dir)
+	}
+}
+
 // value is the option's last value, the one tor keeps.
 func (l torOptionList) value(name string) string {
 	v := ""
@@ -288,36 +255,136 @@ func (l torOptionList) value(name string) string {
 	return v
 }
 
-// movedSnippet writes the snippet into dir/torrc.d/ with its HiddenServiceDir moved into dir,
-// and a torrc that includes it as the operator's /etc/tor/torrc does. It returns that torrc and
-// the service's folder, which tor must make itself.
-func movedSnippet(t *testing.T, dir string) (torrc, service string) {
+// movedSnippets writes the snippets into dir/torrc.d/, each with its HiddenServiceDir moved into
+// dir, a torrc that includes them as the operator's /etc/tor/torrc does, and a data folder,
+// dir/data. It returns that torrc and the services' folders, which tor must make itself.
+func movedSnippets(t *testing.T, dir string, snippets ...string) (torrc string, services []string) {
 	t.Helper()
-	raw, err := os.ReadFile(torSnippet)
+	torrc = torTree(t, dir)
+	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, snippet := range snippets {
+		services = append(services, installSnippet(t, snippet, filepath.Join(dir, "torrc.d"), dir))
+	}
+	return torrc, services
+}
+
+// torTree makes dir/torrc.d/ and dir/torrc, which includes that folder's *.conf files as the
+// operator's /etc/tor/torrc does, and returns the torrc.
+func torTree(t *testing.T, dir string) string {
+	t.Helper()
+	if err := os.Mkdir(filepath.Join(dir, "torrc.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	torrc := filepath.Join(dir, "torrc")
+	include := "%include " + filepath.Join(dir, "torrc.d", "*.conf") + "\n"
+	if err := os.WriteFile(torrc, []byte(include), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return torrc
+}
+
+// installSnippet writes a snippet into torrcD under the name its comments give it, with its
+// HiddenServiceDir moved from /var/lib/tor/ into varLibTor, and returns the service's folder.
+func installSnippet(t *testing.T, snippet, torrcD, varLibTor string) string {
+	t.Helper()
+	raw, err := os.ReadFile(snippet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	serviceDir := regexp.MustCompile(`(?m)^HiddenServiceDir /var/lib/tor/([^/\s]+)/?$`)
 	m := serviceDir.FindAllSubmatch(raw, -1)
 	if len(m) != 1 {
-		t.Fatalf("%s needs one line HiddenServiceDir /var/lib/tor/<name>/; it has %d", torSnippet, len(m))
+		t.Fatalf("%s needs one line HiddenServiceDir /var/lib/tor/<name>/; it has %d", snippet, len(m))
 	}
-	service = filepath.Join(dir, string(m[0][1]))
+	service := filepath.Join(varLibTor, string(m[0][1]))
 	moved := serviceDir.ReplaceAllLiteral(raw, []byte("HiddenServiceDir "+service+"/"))
-	for _, d := range []string{"torrc.d", "data"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
-			t.Fatal(err)
+	if err := os.WriteFile(filepath.Join(torrcD, installedAs[snippet]), moved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return service
+}
+
+// torProcess is a tor the test started, and the file its log goes to.
+type torProcess struct {
+	cmd     *exec.Cmd
+	exited  chan error
+	stopped bool
+	logFile string
+	started time.Time
+}
+
+// startTor runs tor on torrc with no network, no SOCKS or control port, and the log at info
+// level, where tor says what it applied, in a file of its own in dir. Not with Debian's defaults:
+// they would write /run/tor and open Debian's SOCKS ports. The test stops it if it has not.
+func startTor(t *testing.T, dir, torrc string, options ...string) *torProcess {
+	t.Helper()
+	defaults := filepath.Join(dir, "no-defaults")
+	if err := os.WriteFile(defaults, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logOut, err := os.CreateTemp(dir, "tor-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logOut.Close()
+	args := append([]string{"--defaults-torrc", defaults, "-f", torrc,
+		"--SocksPort", "0", "--ControlPort", "0", "--DisableNetwork", "1",
+		"--Log", "info stdout",
+		"--__OwningControllerProcess", strconv.Itoa(os.Getpid())}, // gone with the test, if killed
+		options...)
+	p := &torProcess{cmd: exec.Command(torBinary(t), args...), exited: make(chan error, 1), logFile: logOut.Name()}
+	p.cmd.Stdout, p.cmd.Stderr = logOut, logOut
+	p.started = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !p.stopped {
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	return p
+}
+
+func (p *torProcess) log() string { b, _ := os.ReadFile(p.logFile); return string(b) }
+
+// waitForFile waits until tor has written the file, and returns what it holds.
+func (p *torProcess) waitForFile(t *testing.T, path string) []byte {
+	t.Helper()
+	tick, limit := time.NewTicker(20*time.Millisecond), time.After(torStartLimit)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-p.exited:
+			p.stopped = true
+			t.Fatalf("tor stopped before it wrote %s (%v):\n%s", path, err, p.log())
+		case <-limit:
+			t.Fatalf("tor wrote no %s within %s of starting:\n%s", path, torStartLimit, p.log())
+		case <-tick.C:
+			if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+				t.Logf("tor wrote %s %s after it started", filepath.Join(filepath.Base(filepath.Dir(path)), filepath.Base(path)), time.Since(p.started).Round(time.Millisecond))
+				return b
+			}
 		}
 	}
-	torrc = filepath.Join(dir, "torrc")
-	include := "%include " + filepath.Join(dir, "torrc.d", "*.conf") + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "torrc.d", "complaints-dropbox.conf"), moved, 0o644); err != nil {
+}
+
+// stop stops tor as systemd does, with SIGTERM.
+func (p *torProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(torrc, []byte(include), 0o644); err != nil {
-		t.Fatal(err)
+	select {
+	case <-p.exited:
+		p.stopped = true
+	case <-time.After(10 * time.Second):
+		t.Fatalf("tor did not stop within 10 s of SIGTERM:\n%s", p.log())
 	}
-	return torrc, service
 }
 
 // checkOnionAddress checks a hostname file against the v3 address format (rend-spec-v3,
