@@ -83,6 +83,9 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, to t
       for (const { lang, procedure, org } of scenarios) {
         const label = `${lang}/${procedure} ${javaScriptEnabled ? 'with' : 'without'} JavaScript`;
         const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 390, height: 844 } });
+        // A 25 MiB file goes to the page through the DevTools protocol, in base64: 47 s on this
+        // 2-core machine while other tests run, past playwright's 30 s.
+        context.setDefaultTimeout(120_000);
         const page = await context.newPage();
         const offsite = [];
         page.on('request', (r) => { if (!r.url().startsWith(box.origin)) offsite.push(r.url()); });
@@ -140,6 +143,9 @@ test('forms are encrypted in the browser, or on arrival without JavaScript, to t
         const file = path.join(box.spool(org), `${id}.pgp`);
         const stored = fs.readFileSync(file);
         assert.ok(stored.length > limit, `${label}: the stored message holds the whole attachment`);
+        // Padded inside the encryption (docs/format.md, "Padding of submissions"): 25 MiB of
+        // files and a short form are 26 MiB, on both paths.
+        assert.ok(stored.length >= 26 * MiB && stored.length < 26 * MiB + 16384, `${label}: ${stored.length} bytes stored, not the 26 MiB the padding makes`);
         assert.ok(stored[0] === 0xc1 || (stored[0] & 0xfc) === 0x84, `${label}: the first packet is not a session key (byte ${stored[0]})`);
         for (const { value } of expected) {
           // Lines of at least 12 bytes: a shorter one ("Ja") turns up by chance in 25 MiB of ciphertext.
@@ -207,6 +213,7 @@ test('an attachment over the limit is refused in the browser and nothing is sent
   const box = await startDropbox('limit', pubsOf(staffOfEach('limit')));
   try {
     const context = await browser.newContext();
+    context.setDefaultTimeout(120_000); // the file of 25 MiB and a byte: see the first test
     const page = await context.newPage();
     const posts = [];
     page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
@@ -240,20 +247,36 @@ test('an existing GnuPG key works as a recipient beside a keytool key', async ()
     fs.writeFileSync(gpgPub, gpg('--armor', '--export', fpr));
     const box = await startDropbox('mixed', { ...pubsOf(staff), kok: [staff.kok.pub, path.relative(repo, gpgPub)] });
     try {
-      const page = await browser.newPage();
-      await page.goto(`${box.origin}/en/forms/kok-complaints/`);
-      await page.fill('#f-what-happened', 'to a v6 and a v4 key');
-      await page.click('button[type=submit]');
-      await page.waitForSelector('#receipt:not([hidden])', { timeout: 60_000 });
-      const id = (await page.textContent('#receipt-id')).trim();
-      await page.close();
-      // GnuPG 2.2 reads it with the old key (OpenPGP.js chose SEIPDv1 for both)...
-      const plain = gpg('--decrypt', path.join(box.spool('kok'), `${id}.pgp`)).toString();
-      assert.match(plain, /^complaint-submission\/1\n/);
-      assert.ok(plain.includes('to a v6 and a v4 key'));
-      // ...and keytool with the new one.
+      const send = async (text) => {
+        const page = await browser.newPage();
+        await page.goto(`${box.origin}/en/forms/kok-complaints/`);
+        await page.fill('#f-what-happened', text);
+        await page.click('button[type=submit]');
+        await page.waitForSelector('#receipt:not([hidden])', { timeout: 60_000 });
+        const id = (await page.textContent('#receipt-id')).trim();
+        await page.close();
+        return id;
+      };
+      // Two short answers of different lengths and scripts, sent from the form's script.
+      const texts = ['to a v6 and a v4 key', 'لم يدفعوا لي أجري منذ ثلاثة أشهر. '.repeat(25).trim()];
+      const ids = [];
+      for (const text of texts) ids.push(await send(text));
+      const files = ids.map((id) => path.join(box.spool('kok'), `${id}.pgp`));
+      for (const [i, file] of files.entries()) {
+        // GnuPG 2.2 reads it with the old key (OpenPGP.js chose SEIPDv1 for both)...
+        const plain = gpg('--decrypt', file);
+        assert.match(plain.toString(), /^complaint-submission\/1\n/);
+        assert.ok(plain.toString().includes(texts[i]));
+        // ...padded inside the encryption to 4 KiB, the first padded size, with zero bytes.
+        assert.equal(plain.length, 4096, `the plaintext of "${texts[i].slice(0, 20)}..." is not padded to 4 KiB`);
+        assert.equal(plain.at(-1), 0, 'the plaintext does not end with its padding');
+      }
+      // So their ciphertexts are of one size: a seized spool cannot tell them apart by it.
+      const sizes = files.map((f) => fs.statSync(f).size);
+      assert.equal(sizes[0], sizes[1], `two short submissions stored as ${sizes} bytes`);
+      // ...and keytool reads them with the new key.
       const cases = decrypt(staff.kok, box.spool('kok'));
-      assert.ok(fs.existsSync(path.join(cases, id, 'summary.txt')));
+      for (const id of ids) assert.ok(fs.existsSync(path.join(cases, id, 'summary.txt')));
     } finally {
       box.proc.kill();
     }
