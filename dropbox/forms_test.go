@@ -407,6 +407,7 @@ func TestFormsWithoutJavaScriptArePadded(t *testing.T) {
 		stored[c.plain][info.Size()] = true
 	}
 	for plain, sizes := range stored {
+		t.Logf("padded to %d bytes: stored as %v bytes", plain, sizes)
 		if len(sizes) != 1 {
 			t.Errorf("forms padded to %d bytes stored as files of %v bytes: their sizes tell them apart", plain, sizes)
 		}

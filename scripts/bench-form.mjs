@@ -1,6 +1,9 @@
 // Times the form's encryption in Debian's chromium: the bundled js/form.js (OpenPGP.js's
 // lightweight build) encrypting 1, 10 and 25 MiB to a keytool key, with the JIT and without it
-// (--jitless, as Tor Browser's Safer level runs JavaScript). Median of RUNS runs each.
+// (--jitless, as Tor Browser's Safer level runs JavaScript). Median of RUNS runs each. Then what
+// padding costs (docs/format.md, "Padding of submissions"): the page's own buildPlaintext makes
+// the plaintext of the form with a file of 1, 10 and 25 MiB, padded, and the same plaintext is
+// encrypted padded and cut back to its length before padding.
 //   node scripts/bench-form.mjs        (make bench runs it; needs `make deps`)
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -45,6 +48,8 @@ try {
   const chromiumVersion = `Chromium ${probe.version()}`;
   await probe.close();
   const rows = [];
+  const padRows = [];
+  const median = (times) => times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
   for (const [mode, flags] of [['JIT', []], ['no JIT (--jitless)', ['--js-flags=--jitless']]]) {
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...flags] });
@@ -69,6 +74,38 @@ try {
       times.sort((a, b) => a - b);
       rows.push({ mode, mib, median: times[Math.floor(times.length / 2)], min: times[0], max: times.at(-1) });
     }
+    for (const mib of sizes) {
+      const runsOf = [];
+      for (let i = 0; i < runs; i++) {
+        runsOf.push(await page.evaluate(async ([bytes, paddedFirst]) => {
+          const src = document.querySelector('script[src*="/js/form."]').src;
+          const { buildPlaintext, encryptTo } = await import(src);
+          const data = new Uint8Array(bytes);
+          for (let off = 0; off < bytes; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
+          const form = document.querySelector('form');
+          const keys = JSON.parse(form.dataset.keys);
+          let t0 = performance.now();
+          const plain = await buildPlaintext(form, [...form.querySelectorAll('[data-field]')], [new File([data], 'scan.pdf', { type: 'application/pdf' })]);
+          const buildMs = performance.now() - t0;
+          const line = plain.indexOf(10, 23);
+          const { padding } = JSON.parse(new TextDecoder().decode(plain.subarray(23, line)));
+          const unpadded = plain.length - padding - `,"padding":${padding}`.length;
+          const timed = async (bytes) => {
+            const started = performance.now();
+            await encryptTo(bytes, keys);
+            return performance.now() - started;
+          };
+          // In turns, padded first every other run, so that neither gains from going second.
+          const paddedMs = paddedFirst ? await timed(plain) : 0;
+          const plainMs = await timed(plain.subarray(0, unpadded));
+          const ms = paddedFirst ? paddedMs : await timed(plain);
+          return { unpadded, padded: plain.length, buildMs, plainMs, paddedMs: ms };
+        }, [mib << 20, i % 2 === 0]));
+      }
+      padRows.push({ mode, mib, unpadded: runsOf[0].unpadded, padded: runsOf[0].padded,
+        build: median(runsOf.map((r) => r.buildMs)), plain: median(runsOf.map((r) => r.plainMs)), padded_ms: median(runsOf.map((r) => r.paddedMs)),
+        cost: median(runsOf.map((r) => r.paddedMs - r.plainMs)) });
+    }
     await browser.close();
   }
   server.kill();
@@ -78,6 +115,13 @@ try {
   for (const r of rows) {
     const goal = r.mib === 25 ? (r.median < 1000 ? 'met' : 'missed') : '';
     console.log(`| ${r.mode} | ${r.mib} MiB | ${r.median.toFixed(0)} ms | ${r.min.toFixed(0)} ms | ${r.max.toFixed(0)} ms | ${goal} |`);
+  }
+  console.log(`\nPadding: the form with a file, built by the page (buildPlaintext, padded), and encrypted cut back to its length before padding and whole, in turns; medians of ${runs} runs (the cost: the median of each run's difference).\n`);
+  console.log('| mode | file | plaintext unpadded | padded | overhead | build (padded) | encrypt unpadded | encrypt padded | padding costs |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of padRows) {
+    const pct = (100 * (r.padded - r.unpadded)) / r.unpadded;
+    console.log(`| ${r.mode} | ${r.mib} MiB | ${r.unpadded} | ${r.padded} | ${pct.toFixed(1)} % | ${r.build.toFixed(0)} ms | ${r.plain.toFixed(0)} ms | ${r.padded_ms.toFixed(0)} ms | ${r.cost.toFixed(0)} ms |`);
   }
 } finally {
   fs.rmSync(keyDir, { recursive: true, force: true });
