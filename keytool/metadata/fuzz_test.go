@@ -48,7 +48,7 @@ func FuzzClean(f *testing.F) {
 			t.Fatalf("the cleaned copy cannot be read: %v", err)
 		}
 		for _, x := range r.Findings {
-			if c.Format != PDF || !keptByClean(x) {
+			if c.Format != PDF || !KeptByClean(x) {
 				t.Fatalf("the cleaned copy still has %s", x)
 			}
 		}

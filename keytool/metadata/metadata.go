@@ -177,7 +177,7 @@ func Clean(data []byte) (Cleaned, error) {
 		return c, fmt.Errorf("the cleaned copy cannot be read back: %w", err)
 	}
 	for _, f := range left.Findings {
-		if c.Format == PDF && keptByClean(f) {
+		if c.Format == PDF && KeptByClean(f) {
 			continue
 		}
 		return c, fmt.Errorf("the cleaned copy still holds %s (%s); nothing was written", f.Label, f.In)

@@ -6,9 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
-	"image/png"
 	"runtime"
 	"slices"
 	"strings"
@@ -128,7 +125,7 @@ func noneLeft(t *testing.T, cleaned []byte) {
 		t.Fatalf("reading the cleaned copy: %v", err)
 	}
 	for _, f := range r.Findings {
-		if r.Format != PDF || !keptByClean(f) {
+		if r.Format != PDF || !KeptByClean(f) {
 			t.Errorf("the cleaned copy still has %s", f)
 		}
 	}
@@ -138,34 +135,6 @@ func noneLeft(t *testing.T, cleaned []byte) {
 		}
 	}
 }
-
-// samePixels decodes both files and compares them pixel by pixel.
-func samePixels(t *testing.T, a, b []byte, decode func([]byte) (image.Image, error)) {
-	t.Helper()
-	ia, err := decode(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ib, err := decode(b)
-	if err != nil {
-		t.Fatalf("the cleaned copy does not decode: %v", err)
-	}
-	if ia.Bounds() != ib.Bounds() {
-		t.Fatalf("bounds %v, cleaned %v", ia.Bounds(), ib.Bounds())
-	}
-	for y := ia.Bounds().Min.Y; y < ia.Bounds().Max.Y; y++ {
-		for x := ia.Bounds().Min.X; x < ia.Bounds().Max.X; x++ {
-			r1, g1, b1, a1 := ia.At(x, y).RGBA()
-			r2, g2, b2, a2 := ib.At(x, y).RGBA()
-			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
-				t.Fatalf("pixel %d,%d changed", x, y)
-			}
-		}
-	}
-}
-
-func decodeJPEG(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
-func decodePNG(b []byte) (image.Image, error)  { return png.Decode(bytes.NewReader(b)) }
 
 // orientation is what the reader sees of a file's EXIF orientation.
 func orientation(t *testing.T, data []byte) uint16 {
@@ -199,7 +168,7 @@ func TestCleanJPEGKeepsThePictureByteForByte(t *testing.T) {
 			t.Fatal(err)
 		}
 		noneLeft(t, c.Data)
-		samePixels(t, original, c.Data, decodeJPEG)
+		metadatatest.SamePixels(t, original, c.Data)
 		if !bytes.Equal(metadatatest.ScanData(t, original), metadatatest.ScanData(t, c.Data)) {
 			t.Error("the compressed picture (from SOS to EOI) changed")
 		}
@@ -226,7 +195,7 @@ func TestCleanPNGKeepsThePictureByteForByte(t *testing.T) {
 			t.Fatal(err)
 		}
 		noneLeft(t, c.Data)
-		samePixels(t, original, c.Data, decodePNG)
+		metadatatest.SamePixels(t, original, c.Data)
 		if !bytes.Equal(idat(t, original), idat(t, c.Data)) {
 			t.Error("the compressed picture (IDAT) changed")
 		}
@@ -266,7 +235,7 @@ func TestCleanPDFRemovesTheInformationXMPAndThePicturesDetails(t *testing.T) {
 		t.Fatal("no JPEG picture in the cleaned PDF")
 	}
 	inside := c.Data[start : start+end+2]
-	samePixels(t, picture, inside, decodeJPEG)
+	metadatatest.SamePixels(t, picture, inside)
 	if !bytes.Equal(metadatatest.ScanData(t, picture), metadatatest.ScanData(t, inside)) {
 		t.Error("the compressed picture inside the PDF changed")
 	}

@@ -23,6 +23,9 @@ func init() {
 	api.DisableConfigDir()
 }
 
+// ErrEncrypted is returned by Clean for an encrypted PDF, which it does not change.
+var ErrEncrypted = errors.New("the PDF is encrypted (it has a password, or limits what may be done with it), and keytool clean does not change encrypted PDFs")
+
 func pdfConfig() *model.Configuration {
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
@@ -154,10 +157,10 @@ func isComment(d types.Dict) bool {
 	return sub != nil && *sub != "Widget" && *sub != "Link" && *sub != "Popup" && d["T"] != nil
 }
 
-// keptByClean tells the findings keytool clean leaves in a PDF on purpose: what pdfcpu writes
+// KeptByClean tells the findings Clean leaves in a PDF on purpose: what pdfcpu writes
 // into every PDF (itself as producer, the time of cleaning), and the names of files attached
 // inside, which it keeps as they are.
-func keptByClean(f Finding) bool {
+func KeptByClean(f Finding) bool {
 	switch {
 	case f.In == inPDFAttached:
 		return true
@@ -184,7 +187,7 @@ func cleanPDF(data []byte, c *Cleaned) (err error) {
 		return fmt.Errorf("pdfcpu cannot read this PDF: %w", err)
 	}
 	if ctx.Encrypt != nil {
-		return errors.New("the PDF is encrypted (it has a password, or limits what may be done with it), and keytool clean does not change encrypted PDFs; ask for an unprotected copy, or pass on a printout")
+		return ErrEncrypted
 	}
 	if ctx.Info != nil {
 		if d, err := ctx.DereferenceDict(*ctx.Info); err == nil && len(d) > 0 {
@@ -263,11 +266,11 @@ func cleanPDF(data []byte, c *Cleaned) (err error) {
 	c.Data = out.Bytes()
 	c.Kept = append(c.Kept, "the pages, as they are", "pdfcpu "+model.VersionStr+" as the producer, and the time of cleaning as the time it was made and changed (pdfcpu writes these into every PDF)")
 	c.Limits = append(c.Limits,
-		"what the pages show (a name, a letterhead, a signature, a photo of a face) is not changed",
-		"pictures inside the PDF in other formats than JPEG (JPEG 2000, for one) and the fonts keep what they carry",
+		"what the pages show: a name, a letterhead, a signature, a face in a photo",
+		"pictures inside the PDF in other formats than JPEG (JPEG 2000, for one), and the fonts, with whatever they carry",
 	)
 	if attached > 0 {
-		c.Limits = append(c.Limits, fmt.Sprintf("%d files attached inside the PDF are kept as they are, with whatever hidden details they carry: save them on their own, clean them, and pass them on separately", attached))
+		c.Limits = append(c.Limits, fmt.Sprintf("%d files attached inside the PDF, with whatever hidden details they carry: save them on their own, clean them, and pass them on separately", attached))
 	}
 	return nil
 }

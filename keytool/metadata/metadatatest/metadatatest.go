@@ -255,6 +255,29 @@ func ScanData(t testing.TB, jpegFile []byte) []byte {
 	return nil
 }
 
+// SamePixels decodes two JPEG or PNG files and compares them pixel by pixel.
+func SamePixels(t testing.TB, original, cleaned []byte) {
+	t.Helper()
+	a, _, err := image.Decode(bytes.NewReader(original))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := image.Decode(bytes.NewReader(cleaned))
+	if err != nil {
+		t.Fatalf("the cleaned copy does not decode: %v", err)
+	}
+	if a.Bounds() != b.Bounds() {
+		t.Fatalf("the picture was %v, the cleaned copy is %v", a.Bounds(), b.Bounds())
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				t.Fatalf("pixel %d,%d was %v and is %v in the cleaned copy", x, y, a.At(x, y), b.At(x, y))
+			}
+		}
+	}
+}
+
 // Chunk is a PNG chunk with its length and CRC.
 func Chunk(typ string, data []byte) []byte {
 	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
