@@ -334,6 +334,7 @@ func PDF(picture []byte) []byte {
 		resources = fmt.Sprintf("<< /XObject << /Im1 %d 0 R >> >>", image)
 	} else {
 		content = "BT /F1 12 Tf 20 100 Td (A complaint) Tj ET"
+		resources = "<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >>"
 	}
 	stream := add(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
 	comment := add(fmt.Sprintf("<< /Type /Annot /Subtype /Text /Rect [10 10 30 30] /T (%s) /Contents (see here) >>", PDFComment))
@@ -344,7 +345,7 @@ func PDF(picture []byte) []byte {
 		PDFTitle, PDFAuthor, PDFCreator, PDFProducer))
 
 	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xE2\xE3\xCF\xD3\n")
+	b.WriteString("%PDF-1.7\n") // without a picture, all text: keytool's scripts hold one
 	offsets := make([]int, len(objects))
 	for i, o := range objects {
 		offsets[i] = b.Len()
