@@ -40,7 +40,8 @@ inside it; what its pages show is not changed. keytool tells a file's kind by it
 name, and refuses any other kind of file.
 
 The copy is written next to FILE as NAME.clean.EXT unless --out names it, and never over an
-existing file. keytool clean prints what it found, what it removed and what it kept. Look at the
+existing file. A name can tell something too (IMG_20260501_123456.jpg is a time): give the copy
+a neutral one with --out. keytool clean prints what it found, what it removed and what it kept. Look at the
 copy before you pass it on: a name or a face in the picture itself is not a hidden detail.`,
 		Example: `  keytool clean cases/<id>/attachments/01-photo.jpg
   keytool clean cases/<id>/attachments/02-letter.pdf --out /media/usb/for-the-employer/letter.pdf`,

@@ -251,6 +251,36 @@ func TestCleanPDFRemovesTheInformationXMPAndThePicturesDetails(t *testing.T) {
 	}
 }
 
+// TestCleanPDFLeavesOutEarlierVersions appends an incremental update, as an editor saves a
+// changed PDF: a new document information without the author, and an object nothing refers
+// to. The old author is still in the file's bytes; the reader says there are earlier versions,
+// and the cleaned copy holds neither.
+func TestCleanPDFLeavesOutEarlierVersions(t *testing.T) {
+	original := string(metadatatest.PDF(nil))
+	prev := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(original[strings.LastIndex(original, "startxref\n")+10:]), "%%EOF"))
+	update := "7 0 obj\n<< /Title (Minutes) >>\nendobj\n"
+	orphan := len(original) + len(update)
+	update += "8 0 obj\n(Planted Orphan Text)\nendobj\n"
+	update += fmt.Sprintf("xref\n7 2\n%010d 00000 n \n%010d 00000 n \ntrailer\n<< /Size 9 /Root 1 0 R /Info 7 0 R /Prev %s >>\nstartxref\n%d\n%%%%EOF\n",
+		len(original), orphan, prev, orphan+len("8 0 obj\n(Planted Orphan Text)\nendobj\n"))
+	data := []byte(original + update)
+	r, err := Read(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(r, Other, "the file ends 2 times") || has(r, Person, metadatatest.PDFAuthor) {
+		t.Errorf("the reader should name the earlier version, and list what the latest says:\n%s", list(r))
+	}
+	c, err := Clean(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noneLeft(t, c.Data)
+	if bytes.Contains(c.Data, []byte("Orphan")) {
+		t.Error("the cleaned copy holds an object nothing refers to")
+	}
+}
+
 func containsAll(list, want []string) bool {
 	for _, w := range want {
 		if !slices.ContainsFunc(list, func(s string) bool { return strings.Contains(s, w) }) {

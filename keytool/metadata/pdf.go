@@ -73,6 +73,12 @@ func readPDF(data []byte, fs *findings) (err error) {
 	if ctx.Encrypt != nil {
 		fs.add(Other, "encryption", "the PDF is encrypted; keytool read what it could without a password", "PDF")
 	}
+	// An incremental update appends changed objects and leaves the old ones in the file, where
+	// any text editor finds them; pdfcpu reads only the latest. A layout for fast web view also
+	// has two ends, so the words cover both.
+	if n := bytes.Count(data, []byte("%%EOF")); n > 1 {
+		fs.add(Other, "earlier versions", fmt.Sprintf("the file ends %d times: it was changed after it was made (or laid out for fast web view), and what earlier versions said, a name among it, may still be in it; keytool lists what the latest says", n), "PDF")
+	}
 	if ctx.Info != nil {
 		if d, err := ctx.DereferenceDict(*ctx.Info); err == nil {
 			for _, key := range slices.Sorted(maps.Keys(d)) {
