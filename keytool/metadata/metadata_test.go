@@ -439,3 +439,33 @@ func (m *runtimeMem) read() {
 	runtime.ReadMemStats(&s)
 	m.total = s.TotalAlloc
 }
+
+// TestAPDFOfTooManyObjectsIsRefused: pdfcpu rebuilds a PDF without a usable table of its
+// objects by scanning it object by object, which a file made of a million small objects turns
+// into minutes and a GiB of memory. More than maxPDFObjects (lowered here, to test at the limit)
+// are refused before pdfcpu sees them.
+func TestAPDFOfTooManyObjectsIsRefused(t *testing.T) {
+	saved := maxPDFObjects
+	maxPDFObjects = 1000
+	defer func() { maxPDFObjects = saved }()
+	pdf := func(objects int) []byte {
+		var b bytes.Buffer
+		b.WriteString("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n")
+		for i := 3; i <= objects; i++ {
+			fmt.Fprintf(&b, "%d 0 obj\n<< /Type /Annot /Subtype /Text /T (x%d) >>\nendobj\n", i, i)
+		}
+		b.WriteString("trailer\n<< /Root 1 0 R >>\n%%EOF\n") // no xref: pdfcpu scans
+		return b.Bytes()
+	}
+	if r, err := Read(pdf(1000)); err != nil || !has(r, Person, "x3") {
+		t.Errorf("1000 objects: %v\n%s", err, list(r))
+	}
+	for name, run := range map[string]func([]byte) error{
+		"Read":  func(d []byte) error { _, err := Read(d); return err },
+		"Clean": func(d []byte) error { _, err := Clean(d); return err },
+	} {
+		if err := run(pdf(1001)); err == nil || !strings.Contains(err.Error(), "the PDF holds more than 1000 objects") {
+			t.Errorf("%s of 1001 objects: %v", name, err)
+		}
+	}
+}
