@@ -505,6 +505,7 @@ func writeSummary(dir, id string, sub *submission.Submission, names []string, fu
 		b.WriteString("\nAttachments (in attachments/)\n")
 		for i, a := range sub.Attachments {
 			fmt.Fprintf(&b, "    %s\n        sent as %q, %s, %d bytes, SHA-256 %s\n", names[i], a.Name, printable(a.Type), a.Size, a.SHA256)
+			b.WriteString(hiddenDetails(filepath.Join(dir, "attachments", names[i]), filepath.ToSlash(filepath.Join("attachments", names[i]))))
 		}
 	}
 	if err := writeFile(filepath.Join(dir, "summary.txt"), []byte(b.String())); err != nil {

@@ -33,6 +33,6 @@ writes an encrypted answer into an outbox folder, which goes back to the server.
 	root.SetIn(in)
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newKeygenCmd(), newShowCmd(), newInspectCmd(), newDecryptCmd(), newReplyCmd(), newCasesCmd(), newCaseCmd(), newReportCmd())
+	root.AddCommand(newKeygenCmd(), newShowCmd(), newInspectCmd(), newDecryptCmd(), newReplyCmd(), newCasesCmd(), newCaseCmd(), newReportCmd(), newCleanCmd())
 	return root
 }
