@@ -42,18 +42,27 @@ func TestCrashLosesNothing(t *testing.T) {
 		if err := child.Start(); err != nil {
 			t.Fatal(err)
 		}
-		lines := make(chan []string)
+		lines, first := make(chan []string), make(chan struct{})
 		go func() {
 			var got []string
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
 				if l := sc.Text(); strings.HasPrefix(l, "case ") || strings.HasPrefix(l, "step ") {
-					got = append(got, l)
+					if got = append(got, l); len(got) == 1 {
+						close(first)
+					}
 				}
 			}
 			lines <- got
 		}()
-		time.Sleep(time.Duration(50+rand.IntN(300)) * time.Millisecond)
+		// The kill comes at a random moment after the child's first record, not after a fixed
+		// time: a loaded machine may take longer than that to start the child at all.
+		select {
+		case <-first:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("round %d: the child recorded nothing in a minute", round)
+		}
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
 		child.Process.Signal(syscall.SIGKILL)
 		got := <-lines
 		child.Wait()
