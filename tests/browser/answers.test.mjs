@@ -376,6 +376,10 @@ test('a follow-up takes 25 MiB of files, with and without JavaScript; one byte m
       sent = (await mainText(page)).match(/[0-9a-f]{32}/)?.[0];
     }
     assert.ok(sent, `${label}: the follow-up of exactly 25 MiB was taken`);
+    // Padded inside the encryption, as a form is (docs/format.md, "Padding of submissions"):
+    // 25 MiB of files and a line of text are 26 MiB.
+    const stored = fs.statSync(path.join(box.spool('kok'), `${sent}.pgp`)).size;
+    assert.ok(stored >= 26 * MiB && stored < 26 * MiB + 16384, `${label}: ${stored} bytes stored, not the 26 MiB the padding makes`);
     keytool('decrypt', '--key', staff.kok.key, '--passphrase-file', staff.kok.pass, '--in', box.spool('kok'), '--out', cases);
     // Its first complaint is not here: keytool keeps it in a folder of its own, marked.
     const folder = path.join(cases, sent);
