@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/safe-complaints/dropbox/internal/buildinfo"
 	"github.com/safe-complaints/dropbox/internal/config"
 	"github.com/safe-complaints/dropbox/site"
 )
@@ -34,11 +35,14 @@ func main() {
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "dropbox",
-		Short:         "Serve the complaints site and receive encrypted submissions",
+		Use:   "dropbox",
+		Short: "Serve the complaints site and receive encrypted submissions",
+		// dropbox --version: which commit and Go built it, to match it to a release (README).
+		Version:       buildinfo.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.AddCommand(newServeCmd(), newRepliesCmd(), newSpoolCmd())
 	return root
 }

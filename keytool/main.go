@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/safe-complaints/dropbox/internal/buildinfo"
 )
 
 func main() {
@@ -27,9 +29,12 @@ func newRootCmd(in io.Reader, out, errOut io.Writer) *cobra.Command {
 Copy the drop box's spool folder to a removable drive, bring it to the offline computer,
 and run keytool decrypt there. Plaintext is written only under the --out folder. keytool reply
 writes an encrypted answer into an outbox folder, which goes back to the server.`,
+		// keytool --version: which commit and Go built it, to match it to a release (README).
+		Version:       buildinfo.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.SetIn(in)
 	root.SetOut(out)
 	root.SetErr(errOut)
