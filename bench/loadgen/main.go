@@ -600,15 +600,16 @@ func forms(args []string) error {
 
 // ---- mksub ------------------------------------------------------------------------------------
 
-// mksub writes a format-v1 plaintext (docs/format.md) of exactly --size bytes: a few fields and
-// one attachment of random bytes, like a complaint with a scanned document.
+// mksub writes a format-v1 plaintext (docs/format.md) of a few fields and one attachment of
+// random bytes, like a complaint with a scanned document: the attachment --size bytes, the whole
+// padded (docs/format.md, "Padding of submissions"), so a little larger.
 func mksub(args []string) error {
 	fs := flag.NewFlagSet("mksub", flag.ExitOnError)
-	size := fs.Int("size", 0, "bytes of the whole plaintext")
+	size := fs.Int("size", 0, "bytes of the attachment")
 	out := fs.String("out", "", "file to write")
 	fs.Parse(args)
-	if *size < 1024 || *out == "" {
-		return errors.New("--size (at least 1024) and --out are required")
+	if *size < 0 || *out == "" {
+		return errors.New("--size (0 or more) and --out are required")
 	}
 	data := make([]byte, *size)
 	rand.Read(data)
@@ -619,29 +620,19 @@ func mksub(args []string) error {
 			{Name: "what-happened", Label: "What happened?", Value: "The employer kept my passport.\nI was not paid for three months."},
 			{Name: "contact", Label: "May we contact you?", Value: "No"},
 		},
+		Attachments: []submission.Attachment{submission.NewAttachment("scan.pdf", "application/pdf", data)},
 	}
-	// The header's length depends on the attachment's size; two passes settle it.
-	attachment := *size - 512
-	for pass := 0; ; pass++ {
-		sub.Attachments = []submission.Attachment{submission.NewAttachment("scan.pdf", "application/pdf", data[:attachment])}
-		var plain countWriter
-		if err := submission.Write(&plain, sub, []io.Reader{bytes.NewReader(data[:attachment])}); err != nil {
-			return err
-		}
-		if int(plain.n) == *size {
-			break
-		}
-		if pass == 4 {
-			return fmt.Errorf("made %d bytes, not %d", plain.n, *size)
-		}
-		attachment += *size - int(plain.n)
+	attachment := *size
+	plain, err := sub.PlaintextSize()
+	if err != nil {
+		return err
 	}
 	f, err := os.Create(*out)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	if err := submission.Write(w, sub, []io.Reader{bytes.NewReader(data[:attachment])}); err != nil {
+	if err := submission.Write(w, sub, []io.Reader{bytes.NewReader(data)}); err != nil {
 		f.Close()
 		return err
 	}
@@ -652,12 +643,8 @@ func mksub(args []string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return printJSON(map[string]any{"file": *out, "bytes": *size, "attachment_bytes": attachment})
+	return printJSON(map[string]any{"file": *out, "bytes": plain, "attachment_bytes": attachment})
 }
-
-type countWriter struct{ n int64 }
-
-func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // ---- report -----------------------------------------------------------------------------------
 
