@@ -78,7 +78,7 @@ decrypt --in DRIVE/<organisation id>; it writes a signed receipt onto the drive;
 drive back and run dropbox spool release. A second export to the same drive copies only what is
 new. Run it as the drop box's own user, so that the server can read what it records
 (which submissions were exported; those that wait too long are counted in the log).`,
-		Example: `  sudo -u complaints complaints-dropbox spool export --config /etc/complaints/config.toml --to /media/usb
+		Example: `  sudo -u complaints complaints-dropbox spool export --config /etc/complaints/config.toml,/etc/complaints/server.toml --to /media/usb
   dropbox spool export --to /media/usb --org kok`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -177,7 +177,7 @@ the receipt's SHA-256. Only then are those submissions deleted, and no other. A 
 unsigned, signed by another key, changed after signing, cut short, names a submission twice, or
 names one whose bytes differ deletes nothing, and the error says why. Submissions it names that
 the server no longer holds were released before; they are counted.`,
-		Example: `  sudo -u complaints complaints-dropbox spool release --config /etc/complaints/config.toml /media/usb/kok
+		Example: `  sudo -u complaints complaints-dropbox spool release --config /etc/complaints/config.toml,/etc/complaints/server.toml /media/usb/kok
   dropbox spool release /media/usb/kok/receipt.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
