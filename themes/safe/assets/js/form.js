@@ -46,9 +46,28 @@ function start(form) {
   };
   form.addEventListener('change', (event) => {
     updateWhen();
-    if (event.target.type === 'file') checkSize();
+    if (event.target.type === 'file') {
+      checkSize();
+      checkPhotos(event.target);
+    }
   });
   updateWhen();
+
+  // Hidden details in photos (docs/forms.md): js/hidden-details.js reads each chosen file and asks
+  // whether to remove where a photo was taken, the phone and a name. Until the person answers,
+  // the form is not sent. Without that module (it did not load), the form is sent as it is.
+  const photos = new Map(); // file field → its question, once its files are read
+  const checkPhotos = (input) => {
+    const box = document.getElementById(`${input.id}-photos`);
+    if (!box) return;
+    photos.set(input, hiddenDetails(form.dataset.photos, form.dataset.photosIntegrity)
+      .then((m) => m.offer(input, box, msg, form.dataset.lang, () => {
+        ciphertext = null;
+        if (ui.status.textContent === msg('photosChoose')) show('', '');
+      }))
+      .catch((err) => console.error(err))); // stays on this device
+  };
+  const unanswered = async () => (await Promise.all(photos.values())).find((q) => q && q.open());
 
   const files = () => [...form.querySelectorAll('input[type=file]')].flatMap((i) => [...i.files]);
   const checkSize = () => {
@@ -74,7 +93,14 @@ function start(form) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!form.reportValidity() || !checkSize()) return;
-    ui.send.disabled = true;
+    ui.send.disabled = true; // before waiting for the photos to be read: one click, one complaint
+    const question = await unanswered();
+    if (question) {
+      ui.send.disabled = false;
+      show('error', msg('photosChoose'));
+      question.focus();
+      return;
+    }
     ui.retry.hidden = true;
     try {
       if (drawn === undefined) {
@@ -141,6 +167,21 @@ function start(form) {
     ui.receipt.hidden = false;
     ui.receipt.focus();
   }
+}
+
+// hiddenDetails loads js/hidden-details.js once, when the first file is chosen, so that the
+// form's first load does not carry it. import() takes no integrity; a modulepreload link does,
+// and import() then takes the module that link fetched and checked, or fails with it.
+let photoModule;
+function hiddenDetails(url, integrity) {
+  photoModule ??= new Promise((resolve, reject) => {
+    const link = Object.assign(document.createElement('link'), { rel: 'modulepreload', href: url, integrity });
+    if (!link.relList.supports('modulepreload')) return resolve(import(url));
+    link.onload = () => resolve(import(url));
+    link.onerror = () => reject(new Error(`${url} did not load`));
+    return document.head.append(link);
+  });
+  return photoModule;
 }
 
 // drawCodename draws a new codename and derives its followup value at the organisation:
