@@ -12,6 +12,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { timeEncryption } from '../tests/browser/lib.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.RUNS ?? 5);
@@ -58,18 +59,7 @@ try {
     for (const mib of sizes) {
       const times = [];
       for (let i = 0; i < runs; i++) {
-        times.push(await page.evaluate(async (bytes) => {
-          const src = document.querySelector('script[src*="/js/form."]').src;
-          const { encryptTo } = await import(src);
-          const data = new Uint8Array(bytes);
-          for (let off = 0; off < bytes; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
-          const keys = JSON.parse(document.querySelector('form').dataset.keys);
-          const t0 = performance.now();
-          const out = await encryptTo(data, keys);
-          const ms = performance.now() - t0;
-          if (out.length < bytes) throw new Error('short ciphertext');
-          return ms;
-        }, mib << 20));
+        times.push(await timeEncryption(page, mib << 20));
       }
       times.sort((a, b) => a - b);
       rows.push({ mode, mib, median: times[Math.floor(times.length / 2)], min: times[0], max: times.at(-1) });
