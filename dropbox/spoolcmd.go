@@ -195,8 +195,11 @@ the server no longer holds were released before; they are counted.`,
 // releaseSpool checks the receipt at path and deletes what it names.
 func releaseSpool(w io.Writer, conf *config.Config, path string) error {
 	var keys openpgp.EntityList
-	owner := map[string]*config.Organisation{} // by primary key fingerprint
-	staff := map[string]*policy.Recipient{}
+	type keyOf struct {
+		org *config.Organisation
+		key *policy.Recipient
+	}
+	staff := map[string]keyOf{} // by primary key fingerprint
 	for _, o := range conf.Organisations {
 		rs, err := policy.LoadRecipients(o.Keys)
 		if err != nil {
@@ -204,8 +207,7 @@ func releaseSpool(w io.Writer, conf *config.Config, path string) error {
 		}
 		for _, r := range rs {
 			keys = append(keys, r.Entity)
-			owner[r.Fingerprint()] = o
-			staff[r.Fingerprint()] = r
+			staff[r.Fingerprint()] = keyOf{o, r}
 		}
 	}
 	path = export.ReceiptPath(path)
@@ -213,8 +215,8 @@ func releaseSpool(w io.Writer, conf *config.Config, path string) error {
 	if err != nil {
 		return fmt.Errorf("%w; nothing was deleted", err)
 	}
-	fingerprint := fmt.Sprintf("%X", signer.PrimaryKey.Fingerprint)
-	o := owner[fingerprint]
+	by := staff[fmt.Sprintf("%X", signer.PrimaryKey.Fingerprint)]
+	o := by.org
 	if o.ID != r.Organisation {
 		return fmt.Errorf("the receipt names organisation %q but is signed by a staff key of %s (%s); a receipt releases only its signer's organisation's submissions; nothing was deleted", r.Organisation, o.Name, o.ID)
 	}
@@ -225,7 +227,7 @@ func releaseSpool(w io.Writer, conf *config.Config, path string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s: deleted %s the receipt names, signed by %s", o.ID, count(len(done.Deleted), "submission"), staff[fingerprint].Name())
+	fmt.Fprintf(w, "%s: deleted %s the receipt names, signed by %s", o.ID, count(len(done.Deleted), "submission"), by.key.Name())
 	if len(done.Gone) > 0 {
 		fmt.Fprintf(w, "; %d it names were released before", len(done.Gone))
 	}
