@@ -514,7 +514,9 @@ test('the page\'s reader and cleaner agree with keytool\'s on photos altered at 
         bytes[at + 9] = random(10);
       }
     }
-    const label = `case ${n} (${kind}, SEED=${seed})`;
+    const kept = path.join(artifacts, `altered-${seed}-${n}.${kind.toLowerCase()}`); // kept when the case fails
+    fs.writeFileSync(kept, bytes);
+    const label = `case ${n} (${kind}, SEED=${seed}, the photo: ${kept})`;
     const byKeytool = keytoolClean(bytes, n);
     let found;
     let copy;
@@ -524,6 +526,7 @@ test('the page\'s reader and cleaner agree with keytool\'s on photos altered at 
     } catch (err) {
       assert.equal(byKeytool, null, `${label}: the page refused what keytool cleans: ${err.message}`);
       counts.refused++;
+      fs.rmSync(kept);
       continue;
     }
     assert.notEqual(byKeytool, null, `${label}: keytool refused what the page cleaned`);
@@ -532,6 +535,7 @@ test('the page\'s reader and cleaner agree with keytool\'s on photos altered at 
       assert.ok(!byKeytool.kinds.has(k) || found.has(k), `${label}: keytool lists ${k}, the page does not (page: ${[...found]})`);
     }
     counts.same++;
+    fs.rmSync(kept);
   }
   console.log(`# ${cases} altered photos (SEED=${seed}): ${counts.same} cleaned to the same copy, ${counts.refused} refused by both`);
 });

@@ -486,11 +486,13 @@ const keptPNG = (type) => (type[0] >= 'A' && type[0] <= 'Z') || KEPT_PNG.has(typ
 const PNG_TEXT_TAGS = new Map([['Author', PERSON], ['Copyright', PERSON], ['Creation Time', TIME], ['Software', OTHER], ['Source', DEVICE]]);
 
 // inflate decompresses zlib data, at most limit bytes of it (keytool's maxInflated): a small
-// chunk cannot make the page fill its memory. What came before an error is kept, as keytool
-// keeps it.
+// chunk cannot make the page fill its memory. It tells whether the data broke off or was
+// damaged: keytool keeps what came before the damage, but a browser drops what the last piece
+// it was given would have yielded, so the page cannot always read as far as keytool does.
 async function inflate(b, limit) {
   const parts = [];
   let n = 0;
+  let damaged = false;
   try {
     const reader = new Blob([b]).stream().pipeThrough(new DecompressionStream('deflate')).getReader();
     while (n < limit) {
@@ -500,8 +502,10 @@ async function inflate(b, limit) {
       n += value.length;
     }
     reader.cancel().catch(() => {});
-  } catch { /* kept up to here */ }
-  return concat(parts).subarray(0, limit);
+  } catch {
+    damaged = true;
+  }
+  return { value: concat(parts).subarray(0, limit), damaged };
 }
 
 async function readPNGText(c, found) {
@@ -511,17 +515,21 @@ async function readPNGText(c, found) {
   const rest = c.data.subarray(zero + 1);
   const limit = keyword === 'XML:com.adobe.xmp' ? 1 << 20 : 64 << 10;
   let value = rest;
+  let damaged = false;
   if (c.type === 'zTXt') {
     if (rest.length < 1) return;
-    value = await inflate(rest.subarray(1), limit);
+    ({ value, damaged } = await inflate(rest.subarray(1), limit));
   } else if (c.type === 'iTXt') {
     if (rest.length < 2) return;
     const language = rest.indexOf(0, 2);
     const translated = language < 0 ? -1 : rest.indexOf(0, language + 1);
     if (translated < 0) return;
     value = rest.subarray(translated + 1);
-    if (rest[0] === 1) value = await inflate(value, limit);
+    if (rest[0] === 1) ({ value, damaged } = await inflate(value, limit));
   }
+  // A damaged compressed text may hold more than the page could read of it, and keytool may
+  // read further: the page names it by its keyword (Author is a person), or as something else.
+  if (damaged) found.add(PNG_TEXT_TAGS.get(keyword) ?? OTHER);
   if (keyword === 'XML:com.adobe.xmp') {
     readXMP(value, found);
   } else if (keyword.startsWith('Raw profile type ')) {
