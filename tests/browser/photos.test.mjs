@@ -5,12 +5,12 @@
 // text, compressed text and eXIf). Each is attached to a form: the page must name what it
 // holds, not send before the person answers, and send either the copy keytool clean would make,
 // byte for byte, or the photo as it was; keytool decrypt's summary says which. Also: a HEIC photo
-// gets a plain warning, a text file nothing, the page without JavaScript says it beforehand, the
-// module is loaded only once a file is chosen and only with its integrity, and the form page's
-// weight with and without it. Firefox at Tor Browser's Safer level cleans the same photo the same
-// way. The module and keytool are held to each other on photos altered at random (SEED and CASES
-// repeat or widen a run). The time to read and clean a 10 MiB photo is printed for
-// docs/benchmarks.md.
+// and a video get a plain warning, a text file and a voice recording nothing, the page without
+// JavaScript says it beforehand, the module is loaded only once a file is chosen and only with its
+// integrity, and the form page's weight with and without it. Firefox at Tor Browser's Safer level
+// cleans the same photo the same way. The module and keytool are held to each other on photos
+// altered at random (SEED and CASES repeat or widen a run). The time to read and clean a 10 MiB
+// photo is printed for docs/benchmarks.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -340,7 +340,7 @@ for (const kind of ['JPEG', 'PNG']) {
   });
 }
 
-test('a HEIC photo gets a plain warning and no question, a text file nothing; the child form speaks to the child', async () => {
+test('a HEIC photo and a video get a plain warning and no question, a text file and a recording nothing; the child form speaks to the child', async () => {
   const { context, page, problems, def } = await openForm('ar', 'child-integrity-contact');
   const files = def.fields.find((f) => f.type === 'files');
   const ar = fs.readFileSync(new URL('../../themes/safe/i18n/ar.toml', import.meta.url), 'utf8');
@@ -367,6 +367,23 @@ test('a HEIC photo gets a plain warning and no question, a text file nothing; th
   assert.ok(ar.includes(`photos_cannot_child = "${await msgOf(page, 'cannot')}"`), 'the child form does not use photos_cannot_child');
   assert.deepEqual(await axeViolations(page), [], 'axe with the warning');
   await page.locator('.field-files').screenshot({ path: path.join(artifacts, 'photos-ar-heic.png') });
+
+  // Videos, which phones give the place they were filmed: an MP4 told by its file type box, a
+  // QuickTime file that starts without one, by its name and type; an M4A recording gets nothing.
+  const mp4 = Buffer.concat([u32(24), Buffer.from('ftypmp42\0\0\0\0isommp42', 'latin1'), u32(16), Buffer.from('moov', 'latin1'), Buffer.alloc(2000, 3)]);
+  const mov = Buffer.concat([u32(8), Buffer.from('wide', 'latin1'), u32(16), Buffer.from('mdat', 'latin1'), Buffer.alloc(2000, 5)]);
+  const m4a = Buffer.concat([u32(24), Buffer.from('ftypM4A \0\0\0\0M4A isom', 'latin1'), Buffer.alloc(2000, 9)]);
+  const video = await msgOf(page, 'video');
+  assert.ok(ar.includes(`photos_video_child = "${video}"`), 'the child form does not use photos_video_child');
+  await page.setInputFiles(`#f-${files.name}`, [
+    { name: 'VID_20260501.mp4', mimeType: 'application/octet-stream', buffer: mp4 },
+    { name: 'IMG_0002.MOV', mimeType: 'video/quicktime', buffer: mov },
+    { name: 'voice.m4a', mimeType: 'audio/mp4', buffer: m4a },
+  ]);
+  await page.waitForFunction((m) => document.getElementById('f-files-photos-note').textContent === m, ['VID_20260501.mp4', 'IMG_0002.MOV'].map((n) => video.replace('{name}', n)).join(''));
+  assert.equal(await page.$$eval(`${note} p`, (ps) => ps.length), 2, 'one warning for each video, none for the recording');
+  assert.ok(await page.isHidden(question), 'a video got the question it cannot answer');
+  assert.deepEqual(await axeViolations(page), [], 'axe with the video warnings');
 
   // The warning does not stop the form: it is sent, HEIC and all, and keytool says it could not read it.
   await fillForm(page, def, { name: 'IMG_0001.HEIC', mimeType: 'image/heic', buffer: heic });

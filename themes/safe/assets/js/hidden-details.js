@@ -640,12 +640,30 @@ function unchangeable(head, file) {
   return UNCHANGEABLE_NAME.test(file.name) || UNCHANGEABLE_TYPE.test(file.type);
 }
 
+// A video's file type box names brands such as isom, mp42, qt or 3gp4; audio has its own.
+const AUDIO_BRANDS = new Set(['M4A ', 'M4B ', 'M4P ', 'F4A ', 'F4B ']);
+const VIDEO_NAME = /\.(mp4|m4v|mov|qt|3gp|3g2|avi|mkv|webm|mts|m2ts)$/i;
+
+// video tells a video, which can carry where it was filmed (phones write it into MP4 and
+// QuickTime files) and which this page cannot read or change: an ISO or QuickTime file type box
+// that is neither HEIF nor audio, a Matroska or WebM header, an AVI header, or, when its first
+// bytes do not tell, its name or type.
+function video(head, file) {
+  if (latin1(head.subarray(4, 8)) === 'ftyp') return !AUDIO_BRANDS.has(latin1(head.subarray(8, 12))) && !file.type.startsWith('audio/');
+  if (startsWith(head, Uint8Array.of(0x1a, 0x45, 0xdf, 0xa3))) return true;
+  if (latin1(head.subarray(0, 4)) === 'RIFF' && latin1(head.subarray(8, 12)) === 'AVI ') return true;
+  return VIDEO_NAME.test(file.name) || file.type.startsWith('video/');
+}
+
 // look reads one chosen file: {told} (the details the page asks about, in the order it names
 // them) for a JPEG or PNG that holds some, {cannot: true} for a photo it cannot check or change,
-// or {} for anything else.
+// {video: true} for a video, or {} for anything else.
 async function look(file) {
   const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
-  if (!formatOf(head)) return unchangeable(head, file) ? { cannot: true } : {};
+  if (!formatOf(head)) {
+    if (unchangeable(head, file)) return { cannot: true };
+    return video(head, file) ? { video: true } : {};
+  }
   let found;
   try {
     found = await readDetails(new Uint8Array(await file.arrayBuffer()));
@@ -673,7 +691,7 @@ const latest = new WeakMap(); // a file field's box → its latest question
 /**
  * Reads the files chosen in input and, under it in box, says which photos hold hidden details
  * that can name or place the person, and asks whether to remove them (or says that this page
- * cannot, for HEIC and other formats). msg(key) is the page's string for a key; lang names the
+ * cannot, for HEIC and other formats, and videos). msg(key) is the page's string for a key; lang names the
  * page's language; answered() is called once the person answered (and the files may have been
  * replaced by their copies). Resolves to the question: open() while the person has not answered,
  * focus() to bring them to it.
@@ -696,7 +714,7 @@ export async function offer(input, box, msg, lang, answered) {
     const words = kinds.map((k) => msg({ location: 'photosWhere', device: 'photosDevice', person: 'photosName', time: 'photosWhen' }[k]));
     return globalThis.Intl && Intl.ListFormat ? new Intl.ListFormat(lang, { type: 'conjunction' }).format(words) : words.join(', ');
   };
-  const cannot = () => looks.filter((l) => l.cannot).map((l) => sentence(msg('photosCannot'), l.file.name));
+  const cannot = () => looks.filter((l) => l.cannot || l.video).map((l) => sentence(msg(l.video ? 'photosVideo' : 'photosCannot'), l.file.name));
   const asked = looks.filter((l) => l.told);
   if (asked.length) {
     note.append(...asked.map((l) => sentence(msg('photosFound'), l.file.name, list(l.told))), sentence(msg('photosRisk')));
