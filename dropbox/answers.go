@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -147,11 +149,71 @@ func closeAll(list []storedAnswer) {
 	}
 }
 
-// deleteAnswer removes one answer from <box>/<lookup>, and the folder once it is empty. The
-// folders that changed get the day as their time again.
+// goneDir is where a box remembers the answers it deleted, so that importing the same outbox
+// again brings back neither what a person deleted nor what expired: one empty file per answer,
+// named by the SHA-256 of its id and never by its mailbox, its time 1970-01-01 so that it keeps
+// no day. They are never deleted: each is a name and nothing else.
+const goneDir = ".gone"
+
+// goneMark is the file that says the answer id was deleted from box.
+func goneMark(box, id string) string {
+	h := sha256.Sum256([]byte(id))
+	return filepath.Join(box, goneDir, hex.EncodeToString(h[:]))
+}
+
+// markGone records, durably, that the answer id of box is deleted; it is called before the
+// answer is, so that a crash between the two leaves an answer that will not come back once gone.
+func markGone(box, id string) error {
+	dir := filepath.Join(box, goneDir)
+	made := false
+	if err := os.Mkdir(dir, 0o700); err == nil {
+		made = true
+	} else if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	mark := goneMark(box, id)
+	f, err := os.OpenFile(mark, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chtimes(mark, time.Unix(0, 0), time.Unix(0, 0)); err != nil {
+		return err
+	}
+	if err := spool.SyncDir(dir); err != nil {
+		return err
+	}
+	today := dayOf(time.Now())
+	os.Chtimes(dir, today, today)
+	if made {
+		if err := spool.SyncDir(box); err != nil {
+			return err
+		}
+		os.Chtimes(box, today, today)
+	}
+	return nil
+}
+
+// wasDeleted tells whether the answer id was deleted from box, by its person or by the sweep.
+func wasDeleted(box, id string) bool {
+	_, err := os.Lstat(goneMark(box, id))
+	return err == nil
+}
+
+// deleteAnswer removes one answer from <box>/<lookup>, and the folder once it is empty, and
+// remembers it in goneDir. The folders that changed get the day as their time again.
 func deleteAnswer(box, lookup, id string) (bool, error) {
 	dir := filepath.Join(box, lookup)
-	err := os.Remove(filepath.Join(dir, id+answerExt))
+	path := filepath.Join(dir, id+answerExt)
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err := markGone(box, id); err != nil {
+		return false, err
+	}
+	err := os.Remove(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -379,6 +441,12 @@ func sweepAnswers(box string, cutoff time.Time) (int, error) {
 			// is cleared after a day.
 			stale := incoming && time.Since(info.ModTime()) > 24*time.Hour
 			if (isAnswer && old) || stale {
+				if isAnswer {
+					if err := markGone(box, id); err != nil {
+						note(err)
+						continue
+					}
+				}
 				if err := os.Remove(filepath.Join(dir, f.Name())); err != nil {
 					note(err)
 					continue

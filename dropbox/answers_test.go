@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -9,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -191,11 +194,12 @@ func TestAnAnswerIsDeletedOnlyWithItsToken(t *testing.T) {
 	s := startServer(t, manyChecks)
 	a := newMailbox(t)
 	id1, id2 := randomID(), randomID()
-	s.importInto(t, time.Now(), map[string][]byte{
+	outbox := map[string][]byte{
 		"kok/" + a.lookup + "/" + id1 + ".pgp":    encryptAnswer(t, a.pass, "eins", nil),
 		"kok/" + a.lookup + "/" + id2 + ".pgp":    encryptAnswer(t, a.pass, "zwei", nil),
 		"mk-act/" + a.lookup + "/" + id1 + ".pgp": encryptAnswer(t, a.pass, "MK-ACT", nil),
-	})
+	}
+	s.importInto(t, time.Now(), outbox)
 	del := func(org, token, id string) string {
 		t.Helper()
 		code, raw, h := s.check(t, "/api/v1/orgs/"+org+"/answers/delete", "application/json", `{"token":"`+token+`","id":"`+id+`"}`)
@@ -224,13 +228,40 @@ func TestAnAnswerIsDeletedOnlyWithItsToken(t *testing.T) {
 	if code != http.StatusOK || strings.TrimSpace(string(raw)) != `{"deleted":true}` {
 		t.Errorf("as a form: %d %s", code, raw)
 	}
-	if got := treeUnder(filepath.Join(s.answersRoot(), "kok")); len(got) != 0 {
-		t.Errorf("kok's answers still hold %v", got)
+	// What is left is a mark for each, named by neither the mailbox nor the id, and keeping no day.
+	kok := filepath.Join(s.answersRoot(), "kok")
+	want := []string{goneDir, goneDir + "/" + sha256Hex(id1), goneDir + "/" + sha256Hex(id2)}
+	slices.Sort(want)
+	if got := treeUnder(kok); !slices.Equal(got, want) {
+		t.Errorf("kok's answers hold %v, want only %v", got, want)
+	}
+	for _, id := range []string{id1, id2} {
+		if info, err := os.Stat(goneMark(kok, id)); err != nil || info.Size() != 0 || !info.ModTime().Equal(time.Unix(0, 0)) || info.Mode().Perm() != 0o600 {
+			t.Errorf("the mark of %s: %v %v", id, info, err)
+		}
 	}
 	today := dayOf(time.Now())
-	if info, _ := os.Stat(filepath.Join(s.answersRoot(), "kok")); !info.ModTime().Equal(today) {
-		t.Errorf("after a deletion the folder's time is %s, not the day", info.ModTime())
+	for _, dir := range []string{kok, filepath.Join(kok, goneDir)} {
+		if info, _ := os.Stat(dir); !info.ModTime().Equal(today) {
+			t.Errorf("after a deletion %s's time is %s, not the day", dir, info.ModTime())
+		}
 	}
+	// The same outbox imported again brings neither back, and says so; mk-act's is still there.
+	var out bytes.Buffer
+	if err := importOutbox(&out, importConfig(filepath.Dir(s.root)), writeOutbox(t, outbox), time.Now()); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "0 imported, 1 imported before, 2 deleted on the server since, 0 refused") || strings.Count(out.String(), resultDeleted) != 2 {
+		t.Errorf("importing again:\n%s", out.String())
+	}
+	if list := s.readAnswers(t, "kok", a.token); len(list.Answers) != 0 {
+		t.Errorf("importing again brought deleted answers back: %+v", list)
+	}
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }
 
 func TestMailboxChecksAreLimitedServerWide(t *testing.T) {
@@ -273,10 +304,11 @@ func TestRetentionDeletesExactlyWhatIsOlder(t *testing.T) {
 	a, b := newMailbox(t), newMailbox(t)
 	day := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
 	kept, gone, alone := randomID(), randomID(), randomID()
-	s.importInto(t, day.Add(-time.Hour), map[string][]byte{
+	before := map[string][]byte{
 		"kok/" + a.lookup + "/" + gone + ".pgp":  encryptAnswer(t, a.pass, "the day before", nil),
 		"kok/" + b.lookup + "/" + alone + ".pgp": encryptAnswer(t, b.pass, "alone in its mailbox", nil),
-	})
+	}
+	s.importInto(t, day.Add(-time.Hour), before)
 	s.importInto(t, day.Add(23*time.Hour), map[string][]byte{"kok/" + a.lookup + "/" + kept + ".pgp": encryptAnswer(t, a.pass, "the day", nil)})
 	crashed := filepath.Join(s.answersRoot(), "kok", a.lookup, incomingPrefix+"123")
 	os.WriteFile(crashed, []byte("half"), 0o600)
@@ -284,7 +316,10 @@ func TestRetentionDeletesExactlyWhatIsOlder(t *testing.T) {
 
 	// 90 days after the day exactly: the day's answer is 90 days old, not older, and stays.
 	s.srv.sweep(day.Add(90 * 24 * time.Hour))
-	got := treeUnder(filepath.Join(s.answersRoot(), "kok"))
+	answersLeft := func() []string { // the marks of what was deleted left out
+		return slices.DeleteFunc(treeUnder(filepath.Join(s.answersRoot(), "kok")), func(p string) bool { return strings.HasPrefix(p, goneDir) })
+	}
+	got := answersLeft()
 	if strings.Join(got, " ") != a.lookup+" "+a.lookup+"/"+kept+".pgp" {
 		t.Errorf("after the sweep at 90 days: %v, want the day's answer alone, the other mailbox's folder gone", got)
 	}
@@ -292,8 +327,16 @@ func TestRetentionDeletesExactlyWhatIsOlder(t *testing.T) {
 		t.Errorf("the log:\n%s", logs)
 	}
 	s.srv.sweep(day.Add(90*24*time.Hour + time.Nanosecond))
-	if got := treeUnder(filepath.Join(s.answersRoot(), "kok")); len(got) != 0 {
+	if got := answersLeft(); len(got) != 0 {
 		t.Errorf("a nanosecond later: %v", got)
+	}
+	// An old outbox imported again does not bring expired answers back with a new day.
+	var out bytes.Buffer
+	if err := importOutbox(&out, importConfig(filepath.Dir(s.root)), writeOutbox(t, before), day.Add(100*24*time.Hour)); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if got := answersLeft(); len(got) != 0 || !strings.Contains(out.String(), "2 deleted on the server since") {
+		t.Errorf("after importing the expired answers again: %v\n%s", got, out.String())
 	}
 }
 

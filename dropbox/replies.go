@@ -188,7 +188,11 @@ func printImport(out io.Writer, outbox string, rows []importRow) error {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "%d imported, %d imported before, %d refused\n", counts[resultImported], counts[resultAlready], refused)
+	deleted := ""
+	if n := counts[resultDeleted]; n > 0 {
+		deleted = fmt.Sprintf(", %d deleted on the server since", n)
+	}
+	fmt.Fprintf(out, "%d imported, %d imported before%s, %d refused\n", counts[resultImported], counts[resultAlready], deleted, refused)
 	if refused > 0 {
 		return fmt.Errorf("%d of %d files were refused and nothing of them was kept; the table says why. Fix what it says and import again: what was imported stays and is skipped", refused, len(rows))
 	}
@@ -202,6 +206,7 @@ const linkRefused = "a link; copy the outbox as plain files (cp -r, or rsync wit
 const (
 	resultImported = "imported"
 	resultAlready  = "imported before: skipped"
+	resultDeleted  = "deleted on the server since it was imported (by the person, or after answer_retention): skipped"
 )
 
 // importAnswer writes one answer into <box>/<lookup>/<id>.pgp if it has the shape of an
@@ -221,6 +226,9 @@ func importAnswer(src, box, lookup, id string, day time.Time) (result string, er
 
 	dir := filepath.Join(box, lookup)
 	final := filepath.Join(dir, id+answerExt)
+	if wasDeleted(box, id) {
+		return resultDeleted, nil
+	}
 	if _, err := os.Lstat(final); err == nil {
 		same, err := sameContent(f, final)
 		switch {
