@@ -11,32 +11,24 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { repo, artifacts, launch, buildTools, keygen, startDropbox, fillForm, axeViolations } from './lib.mjs';
+import { repo, artifacts, launch, stage, fillForm, axeViolations } from './lib.mjs';
 import { parseCodename, newCodename, group, deriveKeys } from '../../themes/safe/assets/js/codename.js';
 
-let tmp, keyDir, bin, browser, staff, box;
+let tmp, bin, browser, staff, box, close;
 const ORGS = ['kok', 'mk-act', 'kinderrechtencoalitie'];
 
 // One drop box for every test here, with a staff key for each organisation (it refuses to start
 // with an organisation that has none) and an answers folder of its own.
 before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'answers-test-'));
-  fs.mkdirSync(artifacts, { recursive: true });
-  keyDir = fs.mkdtempSync(path.join(artifacts, 'keys-'));
-  bin = buildTools(tmp);
-  staff = Object.fromEntries(ORGS.map((id) => [id, keygen(bin, keyDir, `answers-${id}`)]));
-  box = await startDropbox(bin, tmp, 'answers', Object.fromEntries(ORGS.map((id) => [id, [staff[id].pub]])), { answers: true });
+  ({ tmp, bin, staff, box, close } = await stage('answers', ORGS, { answers: true }));
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  box?.proc.kill();
-  fs.rmSync(keyDir, { recursive: true, force: true });
-  fs.rmSync(tmp, { recursive: true, force: true });
+  close?.();
 });
 
 // What a page in a language says for a key of its strings (a plain key, not a plural table).

@@ -10,32 +10,24 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { artifacts, buildTools, keygen, startDropbox, fillForm, axeViolations, watch, launchFirefox, press, shown, firefoxForm } from './lib.mjs';
+import { artifacts, stage, fillForm, axeViolations, watch, launchFirefox, press, shown, firefoxForm } from './lib.mjs';
 import { parseCodename, group, deriveKeys, followupFirst } from '../../themes/safe/assets/js/codename.js';
 
 const MiB = 1 << 20;
 const ORGS = ['kok', 'mk-act', 'kinderrechtencoalitie'];
 const EXIT = 'https://www.wikipedia.org/';
-let tmp, keyDir, bin, staff, box, safer, safest;
+let tmp, bin, staff, box, safer, safest, close;
 
 before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'firefox-test-'));
-  fs.mkdirSync(artifacts, { recursive: true });
-  keyDir = fs.mkdtempSync(path.join(artifacts, 'keys-'));
-  bin = buildTools(tmp);
-  staff = Object.fromEntries(ORGS.map((id) => [id, keygen(bin, keyDir, `firefox-${id}`)]));
-  box = await startDropbox(bin, tmp, 'firefox', Object.fromEntries(ORGS.map((id) => [id, [staff[id].pub]])), { answers: true });
+  ({ tmp, bin, staff, box, close } = await stage('firefox', ORGS, { answers: true }));
   [safer, safest] = await Promise.all([launchFirefox({ level: 'safer' }), launchFirefox({ level: 'safest' })]);
 });
 
 after(async () => {
   await safer?.close();
   await safest?.close();
-  box?.proc.kill();
-  fs.rmSync(keyDir, { recursive: true, force: true });
-  fs.rmSync(tmp, { recursive: true, force: true });
+  close?.();
 });
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync, spawn } from 'node:child_process';
@@ -327,6 +328,33 @@ export async function startDropbox(bin, tmp, name, orgKeys, { answers = false } 
     proc.on('exit', (code) => reject(new Error(`dropbox exited with ${code}`)));
   });
   return { proc, origin, config, spool: (id) => path.join(spoolRoot, id), answers: answersDir };
+}
+
+/**
+ * Sets up what an end-to-end test file needs before its first browser: keytool and the drop box
+ * built, a staff key per organisation (orgs) made with keytool, and the drop box serving the site
+ * built with them (startDropbox's options). Resolves to { tmp, bin, staff (id → keygen's), box,
+ * close() }; close stops the drop box and removes the keys and tmp.
+ */
+export async function stage(name, orgs, options) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-test-`));
+  fs.mkdirSync(artifacts, { recursive: true });
+  const keyDir = fs.mkdtempSync(path.join(artifacts, 'keys-'));
+  let box;
+  const close = () => {
+    box?.proc.kill();
+    fs.rmSync(keyDir, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const bin = buildTools(tmp);
+    const staff = Object.fromEntries(orgs.map((id) => [id, keygen(bin, keyDir, `${name}-${id}`)]));
+    box = await startDropbox(bin, tmp, name, Object.fromEntries(orgs.map((id) => [id, [staff[id].pub]])), options);
+    return { tmp, bin, staff, box, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
 }
 
 /**

@@ -15,31 +15,23 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { artifacts, launch, buildTools, keygen, startDropbox, fillForm, axeViolations, watch, launchFirefox, firefoxForm, press } from './lib.mjs';
+import { artifacts, launch, stage, fillForm, axeViolations, watch, launchFirefox, firefoxForm, press } from './lib.mjs';
 
 const MiB = 1 << 20;
 const ORGS = ['kok', 'mk-act', 'kinderrechtencoalitie'];
-let tmp, keyDir, bin, staff, box, browser;
+let tmp, bin, staff, box, browser, close;
 
 before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'photos-test-'));
-  fs.mkdirSync(artifacts, { recursive: true });
-  keyDir = fs.mkdtempSync(path.join(artifacts, 'keys-'));
-  bin = buildTools(tmp);
-  staff = Object.fromEntries(ORGS.map((id) => [id, keygen(bin, keyDir, `photos-${id}`)]));
-  box = await startDropbox(bin, tmp, 'photos', Object.fromEntries(ORGS.map((id) => [id, [staff[id].pub]])));
+  ({ tmp, bin, staff, box, close } = await stage('photos', ORGS));
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  box?.proc.kill();
-  fs.rmSync(keyDir, { recursive: true, force: true });
-  fs.rmSync(tmp, { recursive: true, force: true });
+  close?.();
 });
 
 const keytool = (...args) => execFileSync(path.join(bin, 'keytool'), args, { stdio: 'pipe' }).toString();
