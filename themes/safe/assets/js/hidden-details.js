@@ -656,20 +656,20 @@ function video(head, file) {
 }
 
 // look reads one chosen file: {told} (the details the page asks about, in the order it names
-// them) for a JPEG or PNG that holds some, {cannot: true} for a photo it cannot check or change,
-// {video: true} for a video, or {} for anything else.
+// them) for a JPEG or PNG that holds some, {warn} (the key of the warning) for a photo it cannot
+// check or change or for a video, or {} for anything else.
 async function look(file) {
   const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
   if (!formatOf(head)) {
-    if (unchangeable(head, file)) return { cannot: true };
-    return video(head, file) ? { video: true } : {};
+    if (unchangeable(head, file)) return { warn: 'photosCannot' };
+    return video(head, file) ? { warn: 'photosVideo' } : {};
   }
   let found;
   try {
     found = await readDetails(new Uint8Array(await file.arrayBuffer()));
   } catch (err) {
     console.error(err); // stays on this device
-    return { cannot: true };
+    return { warn: 'photosCannot' };
   }
   const told = [...ASKED, TIME].filter((k) => found.has(k));
   return ASKED.some((k) => found.has(k)) ? { told } : {};
@@ -691,10 +691,10 @@ const latest = new WeakMap(); // a file field's box → its latest question
 /**
  * Reads the files chosen in input and, under it in box, says which photos hold hidden details
  * that can name or place the person, and asks whether to remove them (or says that this page
- * cannot, for HEIC and other formats, and videos). msg(key) is the page's string for a key; lang names the
- * page's language; answered() is called once the person answered (and the files may have been
- * replaced by their copies). Resolves to the question: open() while the person has not answered,
- * focus() to bring them to it.
+ * cannot, for HEIC and other formats, and videos). msg(key) is the page's string for a key; lang
+ * names the page's language; answered() is called once the person answered (and the files may
+ * have been replaced by their copies). Resolves to the question: open() while the person has not
+ * answered, focus() to bring them to it.
  */
 export async function offer(input, box, msg, lang, answered) {
   const note = box.querySelector('[role=status]');
@@ -714,7 +714,7 @@ export async function offer(input, box, msg, lang, answered) {
     const words = kinds.map((k) => msg({ location: 'photosWhere', device: 'photosDevice', person: 'photosName', time: 'photosWhen' }[k]));
     return globalThis.Intl && Intl.ListFormat ? new Intl.ListFormat(lang, { type: 'conjunction' }).format(words) : words.join(', ');
   };
-  const cannot = () => looks.filter((l) => l.cannot || l.video).map((l) => sentence(msg(l.video ? 'photosVideo' : 'photosCannot'), l.file.name));
+  const cannot = () => looks.filter((l) => l.warn).map((l) => sentence(msg(l.warn), l.file.name));
   const asked = looks.filter((l) => l.told);
   if (asked.length) {
     note.append(...asked.map((l) => sentence(msg('photosFound'), l.file.name, list(l.told))), sentence(msg('photosRisk')));
